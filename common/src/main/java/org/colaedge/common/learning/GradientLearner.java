@@ -5,6 +5,7 @@ import java.util.Collections;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import org.colaedge.common.NdArrays;
 import org.colaedge.common.adapter.Adapter;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.factory.Nd4j;
@@ -225,7 +226,7 @@ public final class GradientLearner {
     }
 
     private static void requireFinite(String layer, String what, INDArray a) {
-        if (a.length() > 0 && (a.isNaN().any() || a.isInfinite().any())) {
+        if (!NdArrays.allFinite(a)) {
             throw new IllegalArgumentException("layer " + layer + ": " + what + " contains NaN or Inf");
         }
     }

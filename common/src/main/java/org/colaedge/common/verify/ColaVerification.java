@@ -220,6 +220,15 @@ public final class ColaVerification {
      * With interval > 1 the reference accumulates dL/dw over the interval with the adapter fixed.
      */
     static Check trajectory(Problem p, int interval, Mode colaMode) {
+        return trajectory(p, interval, interval, colaMode);
+    }
+
+    /** Negative control: ColA at {@code interval} against a reference accumulating over {@code referenceInterval}. */
+    static Check trajectoryAgainst(Problem p, int interval, int referenceInterval) {
+        return trajectory(p, interval, referenceInterval, Mode.UNMERGED);
+    }
+
+    private static Check trajectory(Problem p, int interval, int referenceInterval, Mode colaMode) {
         Map<String, Adapter> colaAdapters = p.adapters();
         Map<String, Adapter> bpAdapters = new LinkedHashMap<>();
         colaAdapters.forEach((k, v) -> bpAdapters.put(k, v.copy()));
@@ -247,7 +256,7 @@ public final class ColaVerification {
 
             Pass bp = bpNet.run(p.inputs.get(t), p.labels.get(t));
             bp.parameterGradients().forEach((k, g) -> accumulated.merge(k, g, INDArray::add));
-            if ((t + 1) % interval == 0) {
+            if ((t + 1) % referenceInterval == 0) {
                 accumulated.forEach((k, g) -> bpAdapters.get(k).params().subi(g.mul(LEARNING_RATE)));
                 accumulated.clear();
             }
