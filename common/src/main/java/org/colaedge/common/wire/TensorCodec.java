@@ -116,7 +116,7 @@ public final class TensorCodec {
             return Nd4j.create(DataType.FLOAT, shape, 'c');
         }
         DataType wireType = ndType(dtype);
-        INDArray wire = Nd4j.create(wireType, shape, 'c');
+        INDArray wire = Nd4j.createUninitialized(wireType, shape, 'c'); // every byte is written below
         ByteBuffer target = wire.data().asNio();
         ByteBuffer source = tensor.getData().asReadOnlyByteBuffer().order(ByteOrder.LITTLE_ENDIAN);
         if (NATIVE_LITTLE_ENDIAN) {
