@@ -9,11 +9,6 @@ import org.colaedge.common.NdArrays;
 import org.colaedge.common.adapter.Adapter;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.factory.Nd4j;
-import org.nd4j.linalg.learning.GradientUpdater;
-import org.nd4j.linalg.learning.config.IUpdater;
-import org.nd4j.linalg.learning.regularization.Regularization;
-import org.nd4j.linalg.learning.regularization.Regularization.ApplyStep;
-import org.nd4j.linalg.schedule.ISchedule;
 
 /**
  * The device side of ColA: owns a set of adapters (one per adapted layer of a job) and their
@@ -24,26 +19,20 @@ import org.nd4j.linalg.schedule.ISchedule;
  * it fits once on their concatenation (the summed gradient-learning loss, as the reference
  * implementation does) and bumps {@link #version()}. I = 1 is plain ColA.
  *
- * <p>One optimizer step: g = J^T delta per adapter; clip by the global norm over all adapters;
- * L2 penalty (before the updater); the DL4J updater (Sgd / Nesterovs / Adam) turns g into an
- * update; decoupled weight decay (after the updater, AdamW); w -= update.
+ * <p>One optimizer step: g = J^T delta per adapter, then {@link ParameterOptimizer} (global-norm
+ * clipping over all adapters, L2, the DL4J updater, decoupled weight decay).
  *
  * <p>Not thread-safe: owned by one device actor.
  */
 public final class GradientLearner {
 
     private final Map<String, Adapter> adapters;
-    private final Map<String, GradientUpdater<?>> updaters = new LinkedHashMap<>();
-    private final Map<String, INDArray> updaterState = new LinkedHashMap<>();
-    private final List<Regularization> regularizations;
-    private final OptimizerConfig config;
-    private final ISchedule learningRate;
+    private final Map<String, INDArray> paramViews = new LinkedHashMap<>();
+    private final ParameterOptimizer optimizer;
     private final int interval;
     private final Map<String, List<HiddenGradient>> buffer = new LinkedHashMap<>();
 
     private int bufferedSteps;
-    private int iteration;
-    private int epoch;
     private long version;
 
     public GradientLearner(List<Adapter> adapters, OptimizerConfig config, int interval) {
@@ -54,21 +43,17 @@ public final class GradientLearner {
             throw new IllegalArgumentException("a gradient learner needs at least one adapter");
         }
         LinkedHashMap<String, Adapter> byLayer = new LinkedHashMap<>();
+        Map<String, Long> sizes = new LinkedHashMap<>();
         for (Adapter a : adapters) {
             if (byLayer.put(a.layer(), a) != null) {
                 throw new IllegalArgumentException("two adapters for layer " + a.layer());
             }
-            IUpdater u = config.toUpdater();
-            long stateSize = u.stateSize(a.numParams());
-            INDArray state = stateSize == 0 ? null : Nd4j.zeros(a.params().dataType(), 1, stateSize);
-            updaters.put(a.layer(), u.instantiate(state, true));
-            updaterState.put(a.layer(), state);
+            sizes.put(a.layer(), a.numParams());
+            paramViews.put(a.layer(), a.params());
             buffer.put(a.layer(), new ArrayList<>());
         }
         this.adapters = Collections.unmodifiableMap(byLayer);
-        this.regularizations = config.toRegularizations();
-        this.config = config;
-        this.learningRate = config.schedule().toSchedule(config.learningRate());
+        this.optimizer = new ParameterOptimizer(config, sizes);
         this.interval = interval;
     }
 
@@ -98,25 +83,25 @@ public final class GradientLearner {
     }
 
     public void setEpoch(int epoch) {
-        this.epoch = epoch;
+        optimizer.setEpoch(epoch);
     }
 
     /** The updater's state vector for one layer (null for stateless SGD); live. */
     public INDArray updaterState(String layer) {
         adapter(layer);
-        return updaterState.get(layer);
+        return optimizer.state(layer);
     }
 
     /** Restores the step counters of a checkpoint (parameters and updater state are set through their views). */
     public void restoreCounters(long version, int iteration) {
         this.version = version;
-        this.iteration = iteration;
+        optimizer.setIteration(iteration);
         buffer.values().forEach(List::clear);
         bufferedSteps = 0;
     }
 
     public int iteration() {
-        return iteration;
+        return optimizer.iteration();
     }
 
     /**
@@ -169,52 +154,8 @@ public final class GradientLearner {
             buffer.values().forEach(List::clear);
             bufferedSteps = 0;
         }
-        applyStep(grads);
-    }
-
-    /**
-     * One optimizer step from explicit parameter gradients (flat layout per layer). Public so
-     * that a back-propagation baseline can drive the very same optimizer.
-     */
-    public void applyStep(Map<String, INDArray> grads) {
-        clip(grads.values(), config.clipNorm());
-        double lr = learningRate.valueAt(iteration, epoch);
-        for (Map.Entry<String, INDArray> e : grads.entrySet()) {
-            Adapter a = adapter(e.getKey());
-            INDArray g = e.getValue();
-            INDArray w = a.params();
-            for (Regularization r : regularizations) {
-                if (r.applyStep() == ApplyStep.BEFORE_UPDATER) {
-                    r.apply(w, g, lr, iteration, epoch);
-                }
-            }
-            updaters.get(e.getKey()).applyUpdater(g, iteration, epoch);
-            for (Regularization r : regularizations) {
-                if (r.applyStep() == ApplyStep.POST_UPDATER) {
-                    r.apply(w, g, lr, iteration, epoch);
-                }
-            }
-            w.subi(g);
-        }
-        iteration++;
+        optimizer.step(paramViews, grads);
         version++;
-    }
-
-    /** Scales all gradients in place so that their joint L2 norm is at most maxNorm (0: no clipping). */
-    public static double clip(Iterable<INDArray> grads, double maxNorm) {
-        double sq = 0;
-        for (INDArray g : grads) {
-            double n = g.norm2Number().doubleValue();
-            sq += n * n;
-        }
-        double norm = Math.sqrt(sq);
-        if (maxNorm > 0 && norm > maxNorm) {
-            double scale = maxNorm / (norm + 1e-6);
-            for (INDArray g : grads) {
-                g.muli(scale);
-            }
-        }
-        return norm;
     }
 
     private static INDArray concat(List<HiddenGradient> steps, boolean inputs) {

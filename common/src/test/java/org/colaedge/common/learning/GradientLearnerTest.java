@@ -84,12 +84,12 @@ class GradientLearnerTest {
     void clippingScalesTheJointNormOfAllAdapters() {
         INDArray g1 = Nd4j.createFromArray(new float[][] {{3, 0}});
         INDArray g2 = Nd4j.createFromArray(new float[][] {{0, 4}});
-        double norm = GradientLearner.clip(List.of(g1, g2), 1.0);
+        double norm = ParameterOptimizer.clip(List.of(g1, g2), 1.0);
         assertThat(norm).isCloseTo(5.0, within(1e-9));
         assertThat(g1.getDouble(0, 0)).isCloseTo(0.6, within(1e-6));
         assertThat(g2.getDouble(0, 1)).isCloseTo(0.8, within(1e-6));
         INDArray small = Nd4j.createFromArray(new float[][] {{0.1f}});
-        GradientLearner.clip(List.of(small), 1.0);
+        ParameterOptimizer.clip(List.of(small), 1.0);
         assertThat(small.getFloat(0, 0)).isEqualTo(0.1f);
     }
 
