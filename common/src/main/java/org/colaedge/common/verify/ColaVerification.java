@@ -11,6 +11,7 @@ import org.colaedge.common.adapter.AdapterKind;
 import org.colaedge.common.adapter.AdapterSpec;
 import org.colaedge.common.adapter.Adapters;
 import org.colaedge.common.adapter.ConvGeometry;
+import org.colaedge.common.adapter.GraphLayout;
 import org.colaedge.common.learning.GradientLearner;
 import org.colaedge.common.learning.HiddenGradient;
 import org.colaedge.common.learning.OptimizerConfig;
@@ -193,7 +194,7 @@ public final class ColaVerification {
             Map<String, INDArray> grads = sd.calculateGradients(Map.of(), names);
             Map<String, INDArray> named = new LinkedHashMap<>();
             for (String n : a.paramViews().keySet()) {
-                named.put(n, ReferenceNetwork.fromGraphLayout(a, n, grads.get("gl__" + n)).castTo(DataType.FLOAT));
+                named.put(n, GraphLayout.fromGraph(a, n, grads.get("gl__" + n)).castTo(DataType.FLOAT));
             }
             meter.add(a.gradient(hg.input(), hg.gradient()), a.flatten(named));
         }

@@ -10,6 +10,7 @@ import java.util.SplittableRandom;
 import org.colaedge.common.adapter.Adapter;
 import org.colaedge.common.adapter.AdapterKind;
 import org.colaedge.common.adapter.ConvGeometry;
+import org.colaedge.common.adapter.GraphLayout;
 import org.colaedge.common.learning.HiddenGradient;
 import org.nd4j.autodiff.samediff.SDVariable;
 import org.nd4j.autodiff.samediff.SameDiff;
@@ -129,7 +130,7 @@ public final class ReferenceNetwork {
             if (mode == Mode.UNMERGED) {
                 for (Map.Entry<String, INDArray> p : a.paramViews().entrySet()) {
                     String name = a.layer() + SEP + p.getKey();
-                    sd.getVariable(name).setArray(toGraphLayout(a, p.getKey(), p.getValue()));
+                    sd.getVariable(name).setArray(GraphLayout.toGraph(a, p.getKey(), p.getValue()));
                     gradNames.add(name);
                 }
             } else {
@@ -154,7 +155,7 @@ public final class ReferenceNetwork {
             if (mode == Mode.UNMERGED) {
                 Map<String, INDArray> named = new LinkedHashMap<>();
                 for (String p : a.paramViews().keySet()) {
-                    named.put(p, fromGraphLayout(a, p, grads.get(a.layer() + SEP + p)));
+                    named.put(p, GraphLayout.fromGraph(a, p, grads.get(a.layer() + SEP + p)));
                 }
                 paramGrads.put(a.layer(), a.flatten(named));
             }
@@ -233,7 +234,7 @@ public final class ReferenceNetwork {
         float s = a.spec().scaling();
         Map<String, SDVariable> p = new LinkedHashMap<>();
         for (Map.Entry<String, INDArray> e : a.paramViews().entrySet()) {
-            INDArray init = toGraphLayout(a, e.getKey(), e.getValue()).castTo(x.dataType());
+            INDArray init = GraphLayout.toGraph(a, e.getKey(), e.getValue()).castTo(x.dataType());
             p.put(e.getKey(), sd.var(prefix + SEP + e.getKey(), init));
         }
         SDVariable y;
@@ -260,30 +261,9 @@ public final class ReferenceNetwork {
         return s == 1f ? y : y.mul(s);
     }
 
-    /** Adapter parameter layout -> the layout used in the graph (conv kernels as [kH, kW, in, out]). */
-    static INDArray toGraphLayout(Adapter a, String param, INDArray value) {
-        if (a.kind() != AdapterKind.CONV_LOW_RANK) {
-            return value.dup();
-        }
-        if (param.equals("A")) {
-            return value.permute(2, 3, 1, 0).dup('c');   // [r, in, kH, kW] -> [kH, kW, in, r]
-        }
-        return value.transpose().reshape('c', 1, 1, value.size(1), value.size(0)).dup('c'); // [out, r] -> [1, 1, r, out]
-    }
-
-    static INDArray fromGraphLayout(Adapter a, String param, INDArray value) {
-        if (a.kind() != AdapterKind.CONV_LOW_RANK) {
-            return value.dup();
-        }
-        if (param.equals("A")) {
-            return value.permute(3, 2, 0, 1).dup('c');   // [kH, kW, in, r] -> [r, in, kH, kW]
-        }
-        return value.reshape('c', value.size(2), value.size(3)).transpose().dup('c'); // [1, 1, r, out] -> [out, r]
-    }
-
     /** Base weight layout ([in, out] dense; [out, in, kH, kW] conv) -> graph layout. */
     private INDArray weightToGraph(String layer, INDArray w) {
-        return w.rank() == 4 ? w.permute(2, 3, 1, 0).dup('c') : w;
+        return w.rank() == 4 ? GraphLayout.kernelToGraph(w) : w;
     }
 
     static Conv2DConfig convConfig(ConvGeometry g) {
