@@ -5,7 +5,7 @@ import picocli.CommandLine.Command;
 /** {@code colaedge bench ...}: benchmarks that print figures (never timed unit tests). */
 @Command(name = "bench", mixinStandardHelpOptions = true,
         description = "Benchmarks that print their figures.",
-        subcommands = {BenchCodecCommand.class})
+        subcommands = {BenchCodecCommand.class, BenchCoordinatorCommand.class})
 final class BenchCommand implements Runnable {
 
     @picocli.CommandLine.Spec
