@@ -50,6 +50,10 @@ final class TrainCommand implements Callable<Integer> {
                 t.trainableParameters(), trainer == TrainerKind.FULL ? "" : ", adapter " + options.adapter
                         + (trainer == TrainerKind.COLA_LOCAL ? ", I=" + options.interval + (options.merge ? ", merged" : ", unmerged") : ""));
         out.flush();
+        double[] before = loop.evaluate(t);
+        out.printf("epoch  0/%d  before training        test accuracy %.4f%s%n", options.epochs,
+                java.util.Arrays.stream(before).average().orElse(0), perUser(before));
+        out.flush();
         List<TrainingLoop.EpochStats> stats;
         try (Progress progress = new Progress("train", loop.stepsPerEpoch() * options.epochs, quiet)) {
             stats = loop.run(t, options.epochs, new TrainingLoop.Listener() {
