@@ -159,7 +159,7 @@ public final class AutodiffGraph {
             }
         }
         sd.identity("logits", x);
-        SDVariable loss = labels.mul(sd.nn().logSoftmax(x)).sum(1).mean().neg();
+        SDVariable loss = GraphOps.crossEntropy(sd, x, labels).mean();
         sd.identity("loss", loss);
         sd.setLossVariables("loss");
         for (String a : adapters.keySet()) {

@@ -77,6 +77,18 @@ final class GraphOps {
         return sd.zerosLike(x).add(delta.reshape(-1, channels, 1, 1).div(h * w));
     }
 
+    /**
+     * Per-sample softmax cross-entropy [N] as logsumexp(z - max z) - sum(y * (z - max z)): finite
+     * for any finite logits. (sum(y * logSoftmax(z)) turns into 0 * -inf = NaN once a class probability
+     * underflows, which well-trained models reach.)
+     */
+    static SDVariable crossEntropy(SameDiff sd, SDVariable logits, SDVariable oneHot) {
+        SDVariable max = logits.max(1).reshape(-1, 1);
+        SDVariable shifted = logits.sub(max);                                   // <= 0, max entry 0
+        SDVariable logSumExp = sd.math().log(sd.math().exp(shifted).sum(1));    // in [0, log C]
+        return logSumExp.sub(oneHot.mul(shifted).sum(1));
+    }
+
     // ---- adapters -----------------------------------------------------------------------------
 
     /** g(x) for an adapter whose parameters (graph layout) are the given variables. */

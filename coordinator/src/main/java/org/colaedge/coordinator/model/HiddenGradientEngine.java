@@ -326,8 +326,7 @@ public final class HiddenGradientEngine {
             }
         }
         sd.identity("logits", x);
-        SDVariable logProbs = sd.nn().logSoftmax(x);
-        sd.identity("ce", labels.mul(logProbs).sum(1).neg());
+        sd.identity("ce", GraphOps.crossEntropy(sd, x, labels));
         c.outputs.add("logits");
         c.outputs.add("ce");
         if (lowest < 0) {
@@ -335,7 +334,7 @@ public final class HiddenGradientEngine {
         }
 
         // Backward: hidden gradients only, down to the lowest adapted layer.
-        SDVariable g = sd.math().exp(logProbs).sub(labels).mul(weights.reshape(-1, 1));
+        SDVariable g = sd.nn().softmax(x, 1).sub(labels).mul(weights.reshape(-1, 1));
         for (int i = layers.size() - 1; i >= lowest; i--) {
             LayerSpec l = layers.get(i);
             long[] inShape = shapes.get(i);

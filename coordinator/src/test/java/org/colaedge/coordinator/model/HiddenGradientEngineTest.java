@@ -264,6 +264,19 @@ class HiddenGradientEngineTest {
     }
 
     @Test
+    void lossStaysFiniteWhenClassProbabilitiesUnderflow() {
+        BaseModel m = mlpBase();
+        INDArray x = input(m, 4, 21).muli(1e4f); // logits in the thousands: softmax underflows to exactly 0
+        INDArray y = labels(m, 4, 22);
+        StepResult r = new HiddenGradientEngine(m).compute(x, y, List.of(new Segment(4, unmerged("u", adapters(m, AdapterKind.LINEAR, 3)))));
+        assertThat(Double.isFinite(r.meanLoss())).as("loss " + r.meanLoss()).isTrue();
+        assertThat(r.meanLoss()).isGreaterThan(0);
+        for (HiddenGradient hg : r.segments().get(0).hidden().values()) {
+            assertThat(org.colaedge.common.NdArrays.allFinite(hg.gradient())).isTrue();
+        }
+    }
+
+    @Test
     void badInputIsRejectedWithAClearMessage() {
         BaseModel m = mlpBase();
         HiddenGradientEngine engine = new HiddenGradientEngine(m);
