@@ -14,6 +14,7 @@ import picocli.CommandLine.Option;
 
 /** {@code colaedge bench codec}: JMH throughput of the tensor codec. */
 @Command(name = "codec", mixinStandardHelpOptions = true,
+        header = "JMH throughput of the wire tensor codec.",
         description = {
             "JMH benchmark of the wire tensor codec: encode + decode of a float32 tensor (default 64x1024),",
             "and the same through a full protobuf message serialise/parse. Reports MB/s of tensor payload.",

@@ -10,6 +10,7 @@ import picocli.CommandLine.Option;
 
 /** {@code colaedge bench coordinator}: the coordinator's per-batch step, COLA vs PEFT_SERVER vs FULL. */
 @Command(name = "coordinator", mixinStandardHelpOptions = true,
+        header = "Per-batch coordinator step: COLA vs PEFT_SERVER vs FULL.",
         description = {
             "Per-batch coordinator step of COLA (hidden gradients only, merged and unmerged) vs PEFT_SERVER",
             "(adapter gradients + optimizer on the coordinator) vs FULL, with Linear adapters on every dense layer",

@@ -16,6 +16,7 @@ import picocli.CommandLine.Option;
 
 /** {@code colaedge pretrain}: trains a base model fully and saves it for transfer experiments. */
 @Command(name = "pretrain", mixinStandardHelpOptions = true, sortOptions = false,
+        header = "Train a base model fully and save it for transfer experiments.",
         description = {
             "Trains a base model (all weights) and saves it as a ColA Edge base-model file, e.g. the CNN on",
             "classes 0-4 of MNIST, to fine-tune later on held-out classes with --base-file.",

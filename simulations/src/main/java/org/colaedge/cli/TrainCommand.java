@@ -15,6 +15,7 @@ import picocli.CommandLine.Option;
 
 /** {@code colaedge train}: one trainer in-process, with a progress bar and per-epoch figures. */
 @Command(name = "train", mixinStandardHelpOptions = true, sortOptions = false,
+        header = "Fine-tune in-process with FULL, PEFT_SERVER or COLA_LOCAL.",
         description = {
             "Fine-tunes a base model in-process with one trainer and prints per-epoch loss and test accuracy",
             "(overall and per user). FULL: all base weights; PEFT_SERVER: adapters by back-propagation on the server;",

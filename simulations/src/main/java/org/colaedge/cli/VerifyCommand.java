@@ -9,6 +9,7 @@ import picocli.CommandLine.Option;
 
 /** {@code colaedge verify}: ColA's gradient learning against back-propagation, every adapter kind. */
 @Command(name = "verify", mixinStandardHelpOptions = true,
+        header = "Prove that gradient learning equals back-propagation, every adapter kind.",
         description = {
             "Proves that gradient learning equals back-propagation for every adapter kind (LOW_RANK, LINEAR, MLP,",
             "CONV_LOW_RANK), against SameDiff autodiff of the whole adapted network, in float32:",
