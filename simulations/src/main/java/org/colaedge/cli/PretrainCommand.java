@@ -47,22 +47,7 @@ final class PretrainCommand implements Callable<Integer> {
         w.printf("pretrain: %s on %s, %d train / %d test samples, %d epochs%n", base.name(), data.train().name(),
                 data.train().size(), data.test().size(), options.epochs);
         w.flush();
-        List<TrainingLoop.EpochStats> stats;
-        try (Progress progress = new Progress("pretrain", loop.stepsPerEpoch() * options.epochs, quiet)) {
-            stats = loop.run(t, options.epochs, new TrainingLoop.Listener() {
-                @Override
-                public void onStep(int epoch, long s, long total, double loss) {
-                    progress.onStep(epoch, s, total, loss);
-                }
-
-                @Override
-                public void onEpoch(TrainingLoop.EpochStats e) {
-                    w.printf("epoch %2d/%d  train loss %.4f  test accuracy %.4f  (%.1f s)%n", e.epoch(), options.epochs,
-                            e.trainLoss(), e.testAccuracy(), e.seconds());
-                    w.flush();
-                }
-            });
-        }
+        List<TrainingLoop.EpochStats> stats = Progress.run("pretrain", loop, t, options.epochs, quiet, w);
         String description = "colaedge pretrain --model " + options.model + " --dataset " + options.dataset
                 + (options.classes == null ? "" : " --classes " + options.classes) + " --epochs " + options.epochs + " --seed " + options.seed
                 + "; test accuracy " + String.format("%.4f", stats.get(stats.size() - 1).testAccuracy());

@@ -28,6 +28,30 @@ final class Progress implements TrainingLoop.Listener, AutoCloseable {
         }
     }
 
+    /**
+     * Runs {@code loop} with a progress bar, printing one line per epoch to {@code out}; returns the
+     * per-epoch figures.
+     */
+    static java.util.List<TrainingLoop.EpochStats> run(String task, TrainingLoop loop,
+                                                       org.colaedge.coordinator.training.Trainer trainer, int epochs,
+                                                       boolean quiet, java.io.PrintWriter out) {
+        try (Progress progress = new Progress(task, loop.stepsPerEpoch() * epochs, quiet)) {
+            return loop.run(trainer, epochs, new TrainingLoop.Listener() {
+                @Override
+                public void onStep(int epoch, long s, long total, double loss) {
+                    progress.onStep(epoch, s, total, loss);
+                }
+
+                @Override
+                public void onEpoch(TrainingLoop.EpochStats e) {
+                    out.printf("epoch %2d/%d  train loss %.4f  test accuracy %.4f%s  (%.1f s)%n", e.epoch(), epochs,
+                            e.trainLoss(), e.testAccuracy(), TrainCommand.perUser(e.perUserAccuracy()), e.seconds());
+                    out.flush();
+                }
+            });
+        }
+    }
+
     @Override
     public void close() {
         if (bar != null) {

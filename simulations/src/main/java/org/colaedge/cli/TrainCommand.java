@@ -55,22 +55,7 @@ final class TrainCommand implements Callable<Integer> {
         out.printf("epoch  0/%d  before training        test accuracy %.4f%s%n", options.epochs,
                 java.util.Arrays.stream(before).average().orElse(0), perUser(before));
         out.flush();
-        List<TrainingLoop.EpochStats> stats;
-        try (Progress progress = new Progress("train", loop.stepsPerEpoch() * options.epochs, quiet)) {
-            stats = loop.run(t, options.epochs, new TrainingLoop.Listener() {
-                @Override
-                public void onStep(int epoch, long s, long total, double loss) {
-                    progress.onStep(epoch, s, total, loss);
-                }
-
-                @Override
-                public void onEpoch(TrainingLoop.EpochStats e) {
-                    out.printf("epoch %2d/%d  train loss %.4f  test accuracy %.4f%s  (%.1f s)%n", e.epoch(), options.epochs,
-                            e.trainLoss(), e.testAccuracy(), perUser(e.perUserAccuracy()), e.seconds());
-                    out.flush();
-                }
-            });
-        }
+        List<TrainingLoop.EpochStats> stats = Progress.run("train", loop, t, options.epochs, quiet, out);
         out.printf("final test accuracy: %.4f%n", stats.get(stats.size() - 1).testAccuracy());
         out.flush();
         return ColaEdge.EXIT_OK;

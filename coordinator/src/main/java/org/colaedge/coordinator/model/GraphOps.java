@@ -65,6 +65,23 @@ final class GraphOps {
         return new Pooling2DDerivative(sd, new SDVariable[] {x, delta}, maxPoolConfig(p)).outputVariable();
     }
 
+    /** The forward op of a parameter-free layer; {@code outShape} is its per-sample output shape. */
+    static SDVariable parameterFree(SameDiff sd, LayerSpec l, SDVariable x, long[] outShape) {
+        if (l instanceof LayerSpec.Relu) {
+            return sd.nn().relu(x, 0);
+        }
+        if (l instanceof LayerSpec.MaxPool p) {
+            return maxPool(sd, x, p);
+        }
+        if (l instanceof LayerSpec.GlobalAvgPool) {
+            return globalAvgPool(x);
+        }
+        if (l instanceof LayerSpec.Flatten) {
+            return x.reshape(-1, outShape[0]);
+        }
+        throw new IllegalArgumentException("layer " + l + " has parameters");
+    }
+
     static SDVariable reluInputGrad(SameDiff sd, SDVariable preActivation, SDVariable delta) {
         return delta.mul(sd.castTo(preActivation.gt(0.0), DataType.FLOAT));
     }

@@ -315,14 +315,8 @@ public final class HiddenGradientEngine {
             inputs[i] = x;
             if (l.name() != null) {
                 x = weightedForward(sd, l, x, views, params, idx, shared, segmentInputs);
-            } else if (l instanceof LayerSpec.Relu) {
-                x = sd.nn().relu(x, 0);
-            } else if (l instanceof LayerSpec.MaxPool p) {
-                x = GraphOps.maxPool(sd, x, p);
-            } else if (l instanceof LayerSpec.GlobalAvgPool) {
-                x = GraphOps.globalAvgPool(x);
-            } else if (l instanceof LayerSpec.Flatten) {
-                x = x.reshape(-1, shapes.get(i + 1)[0]);
+            } else {
+                x = GraphOps.parameterFree(sd, l, x, shapes.get(i + 1));
             }
         }
         sd.identity("logits", x);
