@@ -23,6 +23,8 @@ import org.colaedge.proto.v1.ErrorReply;
 import org.colaedge.proto.v1.FlattenLayer;
 import org.colaedge.proto.v1.GlobalAvgPoolLayer;
 import org.colaedge.proto.v1.HiddenGradients;
+import org.colaedge.proto.v1.JobSpec;
+import org.colaedge.proto.v1.JobStarted;
 import org.colaedge.proto.v1.LayerGradient;
 import org.colaedge.proto.v1.MaxPoolLayer;
 import org.colaedge.proto.v1.ModelLayer;
@@ -52,6 +54,8 @@ public final class WireTypes {
             LayerGradient.getDefaultInstance(),
             HiddenGradients.getDefaultInstance(),
             AdapterUpdate.getDefaultInstance(),
+            JobSpec.getDefaultInstance(),
+            JobStarted.getDefaultInstance(),
             ErrorReply.getDefaultInstance(),
             DenseLayer.getDefaultInstance(),
             Conv2dLayer.getDefaultInstance(),

@@ -1,0 +1,330 @@
+package org.colaedge.coordinator.actors;
+
+import java.util.ArrayDeque;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import org.apache.pekko.actor.NoSerializationVerificationNeeded;
+import org.apache.pekko.actor.typed.ActorRef;
+import org.apache.pekko.actor.typed.Behavior;
+import org.apache.pekko.actor.typed.javadsl.AbstractBehavior;
+import org.apache.pekko.actor.typed.javadsl.ActorContext;
+import org.apache.pekko.actor.typed.javadsl.Behaviors;
+import org.apache.pekko.actor.typed.javadsl.Receive;
+import org.apache.pekko.cluster.sharding.typed.javadsl.EntityTypeKey;
+import org.colaedge.common.adapter.Adapter;
+import org.colaedge.common.adapter.AdapterSpec;
+import org.colaedge.common.adapter.Adapters;
+import org.colaedge.common.cluster.WireEnvelope;
+import org.colaedge.common.cluster.WireTypes;
+import org.colaedge.common.learning.MergedWeight;
+import org.colaedge.common.wire.ProtocolException;
+import org.colaedge.common.wire.WireMapping;
+import org.colaedge.coordinator.model.BaseModel;
+import org.colaedge.coordinator.model.HiddenGradientEngine;
+import org.colaedge.coordinator.model.ModelView;
+import org.colaedge.coordinator.model.SlotView;
+import org.colaedge.proto.v1.AdapterUpdate;
+import org.colaedge.proto.v1.DType;
+import org.colaedge.proto.v1.ErrorCode;
+import org.colaedge.proto.v1.HiddenGradients;
+import org.colaedge.proto.v1.JobSpec;
+import org.colaedge.proto.v1.JobStarted;
+import org.colaedge.proto.v1.TrainingBatch;
+import org.nd4j.linalg.api.buffer.DataType;
+import org.nd4j.linalg.api.ndarray.INDArray;
+import org.nd4j.linalg.factory.Nd4j;
+
+/**
+ * One fine-tuning job of one user ("alone" mode), a Cluster Sharding entity on coordinator nodes.
+ *
+ * <p>It holds the adapter version it computes with (a copy of the device's adapters, or W + alpha
+ * dW), takes the device's {@code TrainingBatch}es, has the {@link ComputePool} compute hidden
+ * gradients on the compute dispatcher (results piped back as messages: the actor never blocks) and
+ * answers {@code HiddenGradients} stamped with that version. It applies {@code AdapterUpdate}s
+ * when complete (every adapted layer of version v + 1), idempotently: a version it already holds is
+ * ignored. Bounded staleness: with interval I it computes at most I steps with one version, then
+ * holds further batches (at most {@code max-pending-batches}, beyond that it refuses them) until the
+ * next update arrives. Bad input gets an {@code ErrorReply} and is counted; nothing crashes it.
+ */
+public final class JobEntity extends AbstractBehavior<Object> {
+
+    public static final EntityTypeKey<WireEnvelope> TYPE_KEY = EntityTypeKey.create(WireEnvelope.class, "ColaJob");
+
+    private record Computed(HiddenGradientEngine.StepResult result, TrainingBatch batch, ActorRef<WireEnvelope> replyTo)
+            implements NoSerializationVerificationNeeded { }
+
+    private record ComputeFailed(Throwable error, TrainingBatch batch, ActorRef<WireEnvelope> replyTo)
+            implements NoSerializationVerificationNeeded { }
+
+    private record Pending(TrainingBatch batch, ActorRef<WireEnvelope> replyTo) { }
+
+    private final String jobId;
+    private final ComputePool pool;
+    private final WireMapping wire;
+    private final int maxPending;
+    private final ArrayDeque<Pending> pending = new ArrayDeque<>();
+    private final Map<String, AdapterUpdate> partialUpdate = new HashMap<>();
+
+    private JobSpec spec;
+    private BaseModel model;
+    private Map<String, Adapter> adapters;
+    private Map<String, MergedWeight> merged;
+    private ModelView view;
+    private int interval;
+    private long version;
+    private long computedWithVersion;
+    private long nextStep;
+    private boolean computing;
+    private long errors;
+
+    public static Behavior<WireEnvelope> create(String jobId, ComputePool pool, WireMapping wire, int maxPending) {
+        return Behaviors.<Object>setup(ctx -> new JobEntity(ctx, jobId, pool, wire, maxPending)).narrow();
+    }
+
+    private JobEntity(ActorContext<Object> context, String jobId, ComputePool pool, WireMapping wire, int maxPending) {
+        super(context);
+        this.jobId = jobId;
+        this.pool = pool;
+        this.wire = wire;
+        this.maxPending = maxPending;
+    }
+
+    @Override
+    public Receive<Object> createReceive() {
+        return newReceiveBuilder()
+                .onMessage(WireEnvelope.class, this::onEnvelope)
+                .onMessage(Computed.class, this::onComputed)
+                .onMessage(ComputeFailed.class, this::onComputeFailed)
+                .build();
+    }
+
+    private Behavior<Object> onEnvelope(WireEnvelope e) {
+        try {
+            if (e.payload() instanceof JobSpec s) {
+                onStart(s, e.replyTo());
+            } else if (e.payload() instanceof TrainingBatch b) {
+                onBatch(b, e.replyTo());
+            } else if (e.payload() instanceof AdapterUpdate u) {
+                onUpdate(u, e.replyTo());
+            } else {
+                throw new ProtocolException(ErrorCode.MALFORMED_MESSAGE, "job " + jobId + " takes JobSpec, TrainingBatch or AdapterUpdate, not "
+                        + WireTypes.typeName(e.payload()));
+            }
+        } catch (ProtocolException ex) {
+            reject(e.replyTo(), ex, -1);
+        } catch (IllegalArgumentException ex) {
+            reject(e.replyTo(), new ProtocolException(ErrorCode.MALFORMED_MESSAGE, ex.getMessage(), ex), -1);
+        } catch (RuntimeException ex) {
+            // Whatever else a message provokes, the job survives it and says so.
+            reject(e.replyTo(), new ProtocolException(ErrorCode.INTERNAL, "job " + jobId + ": " + ex, ex), -1);
+        }
+        return this;
+    }
+
+    private void onStart(JobSpec s, ActorRef<WireEnvelope> replyTo) {
+        if (spec != null) {
+            if (!spec.equals(s.toBuilder().setJobId(jobId).build())) {
+                throw new ProtocolException(ErrorCode.MALFORMED_MESSAGE, "job " + jobId + " already runs with another spec");
+            }
+        } else {
+            BaseModel m = pool.model(s.getBaseModel());
+            Map<String, Adapter> a = new LinkedHashMap<>();
+            for (org.colaedge.proto.v1.AdapterSpec p : s.getAdaptersList()) {
+                AdapterSpec as = WireMapping.fromProto(p);
+                m.slot(as.layer());
+                a.put(as.layer(), Adapters.create(as));
+            }
+            if (a.isEmpty()) {
+                throw new ProtocolException(ErrorCode.MALFORMED_MESSAGE, "job " + jobId + ": a job needs at least one adapter");
+            }
+            this.spec = s.toBuilder().setJobId(jobId).build();
+            this.model = m;
+            this.adapters = a;
+            this.interval = Math.max(1, s.getInterval());
+            if (s.getMerged()) {
+                merged = new LinkedHashMap<>();
+                a.forEach((layer, adapter) -> merged.put(layer, new MergedWeight(m.weight(layer), adapter.spec().scaling())));
+            }
+            rebuildView();
+            getContext().getLog().info("job {}: started on {} with {} adapters, I={}, {}", jobId, s.getBaseModel(), a.size(), interval,
+                    s.getMerged() ? "merged" : "unmerged");
+        }
+        replyTo.tell(new WireEnvelope(jobId, JobStarted.newBuilder().setJobId(jobId).setAdapterVersion(version).setNextStep(nextStep).build(),
+                getContext().getSelf().narrow()));
+    }
+
+    private void onBatch(TrainingBatch b, ActorRef<WireEnvelope> replyTo) {
+        requireStarted();
+        if (!b.getDeviceId().equals(spec.getDeviceId())) {
+            throw new ProtocolException(ErrorCode.UNKNOWN_DEVICE, "job " + jobId + " belongs to device '" + spec.getDeviceId()
+                    + "', not '" + b.getDeviceId() + "'");
+        }
+        long expected = nextStep + pending.size() + (computing ? 1 : 0);
+        if (b.getStep() < expected) {
+            return; // a re-sent batch that is already computed or queued: idempotent
+        }
+        if (b.getStep() > expected) {
+            throw new ProtocolException(ErrorCode.MALFORMED_MESSAGE, "job " + jobId + ": expected step " + expected + ", got " + b.getStep());
+        }
+        if (pending.size() >= maxPending) {
+            throw new ProtocolException(ErrorCode.MESSAGE_TOO_LARGE, "job " + jobId + ": " + pending.size()
+                    + " batches already wait for an adapter update; slow down");
+        }
+        pending.add(new Pending(b, replyTo));
+        tryCompute();
+    }
+
+    private void tryCompute() {
+        if (computing || pending.isEmpty() || computedWithVersion >= interval) {
+            return; // busy, nothing to do, or bounded staleness: wait for the next update
+        }
+        Pending p = pending.poll();
+        INDArray input;
+        INDArray oneHot;
+        try {
+            input = wire.decodeFinite(p.batch().getInputs(), "inputs of step " + p.batch().getStep());
+            INDArray labels = wire.decodeFinite(p.batch().getLabels(), "labels of step " + p.batch().getStep());
+            oneHot = labels.rank() == 1 ? oneHot(labels, model.classes()) : labels;
+            long[] want = new long[model.inputShape().length + 1];
+            want[0] = input.rank() == 0 ? 0 : input.size(0);
+            System.arraycopy(model.inputShape(), 0, want, 1, want.length - 1);
+            long perSample = java.util.Arrays.stream(model.inputShape()).reduce(1, (x, y) -> x * y);
+            if (input.rank() == 0 || input.size(0) == 0 || input.length() != want[0] * perSample) {
+                throw new ProtocolException(ErrorCode.SHAPE_MISMATCH, "step " + p.batch().getStep() + ": inputs of shape "
+                        + java.util.Arrays.toString(input.shape()) + " are not rows of " + java.util.Arrays.toString(model.inputShape()));
+            }
+            if (oneHot.rank() != 2 || oneHot.size(0) != want[0] || oneHot.size(1) != model.classes()) {
+                throw new ProtocolException(ErrorCode.SHAPE_MISMATCH, "step " + p.batch().getStep() + ": labels of shape "
+                        + java.util.Arrays.toString(oneHot.shape()) + " do not fit " + want[0] + " rows of " + model.classes() + " classes");
+            }
+            input = input.reshape('c', want);
+        } catch (RuntimeException ex) {
+            ProtocolException pe = ex instanceof ProtocolException x ? x
+                    : new ProtocolException(ErrorCode.SHAPE_MISMATCH, "step " + p.batch().getStep() + ": " + ex.getMessage(), ex);
+            reject(p.replyTo(), pe, p.batch().getStep());
+            nextStep++;
+            tryCompute();
+            return;
+        }
+        computing = true;
+        getContext().pipeToSelf(pool.compute(spec.getBaseModel(), input, oneHot,
+                        List.of(new HiddenGradientEngine.Segment((int) input.size(0), view))),
+                (result, error) -> error == null ? new Computed(result, p.batch(), p.replyTo()) : new ComputeFailed(error, p.batch(), p.replyTo()));
+    }
+
+    private Behavior<Object> onComputed(Computed c) {
+        computing = false;
+        nextStep++;
+        computedWithVersion++;
+        var seg = c.result().segments().get(0);
+        HiddenGradients hg = wire.hiddenGradients(jobId, spec.getDeviceId(), c.batch().getStep(), version, seg.loss(), seg.hidden(), DType.FLOAT32);
+        c.replyTo().tell(new WireEnvelope(jobId, hg, getContext().getSelf().narrow()));
+        tryCompute();
+        return this;
+    }
+
+    private Behavior<Object> onComputeFailed(ComputeFailed f) {
+        computing = false;
+        nextStep++;
+        Throwable cause = f.error() instanceof java.util.concurrent.CompletionException && f.error().getCause() != null ? f.error().getCause() : f.error();
+        ErrorCode code = cause instanceof IllegalArgumentException ? ErrorCode.SHAPE_MISMATCH : ErrorCode.INTERNAL;
+        reject(f.replyTo(), new ProtocolException(code, "step " + f.batch().getStep() + ": " + cause.getMessage(), cause), f.batch().getStep());
+        tryCompute();
+        return this;
+    }
+
+    private void onUpdate(AdapterUpdate u, ActorRef<WireEnvelope> replyTo) {
+        requireStarted();
+        Adapter a = adapters.get(u.getLayer());
+        if (a == null) {
+            throw new ProtocolException(ErrorCode.SHAPE_MISMATCH, "job " + jobId + " has no adapter on layer '" + u.getLayer() + "'");
+        }
+        if (u.getVersion() <= version) {
+            return; // already applied: updates are idempotent by version
+        }
+        if (u.getVersion() != version + 1) {
+            throw new ProtocolException(ErrorCode.STALE_UPDATE, "job " + jobId + " holds version " + version + "; update " + u.getVersion()
+                    + " skips " + (version + 1));
+        }
+        // Validate before keeping it, so that a bad layer update never half-applies a version.
+        if (u.hasParameters()) {
+            wire.decodeParameters(a, u.getParameters());
+        } else if (u.hasMergedDelta()) {
+            requireMergedDeltaShape(u);
+        } else {
+            throw new ProtocolException(ErrorCode.MALFORMED_MESSAGE, "update of layer " + u.getLayer() + " carries neither parameters nor a merged delta");
+        }
+        partialUpdate.put(u.getLayer(), u);
+        if (partialUpdate.size() < adapters.size()) {
+            return;
+        }
+        for (AdapterUpdate lu : partialUpdate.values()) {
+            Adapter target = adapters.get(lu.getLayer());
+            if (lu.hasParameters()) {
+                wire.decodeParameters(target, lu.getParameters()).forEach(target::setParam);
+                if (merged != null) {
+                    merged.get(lu.getLayer()).apply(target.deltaWeight());
+                }
+            } else {
+                merged.get(lu.getLayer()).apply(wire.decodeFinite(lu.getMergedDelta(), "merged delta of layer " + lu.getLayer()));
+            }
+        }
+        partialUpdate.clear();
+        version++;
+        computedWithVersion = 0;
+        rebuildView();
+        tryCompute();
+    }
+
+    private void requireMergedDeltaShape(AdapterUpdate u) {
+        if (merged == null) {
+            throw new ProtocolException(ErrorCode.MALFORMED_MESSAGE, "job " + jobId + " runs unmerged; send parameters, not a merged delta");
+        }
+        INDArray d = wire.decodeFinite(u.getMergedDelta(), "merged delta of layer " + u.getLayer());
+        if (!java.util.Arrays.equals(d.shape(), model.weight(u.getLayer()).shape())) {
+            throw new ProtocolException(ErrorCode.SHAPE_MISMATCH, "merged delta of layer " + u.getLayer() + " has shape "
+                    + java.util.Arrays.toString(d.shape()) + ", the layer's weight " + java.util.Arrays.toString(model.weight(u.getLayer()).shape()));
+        }
+    }
+
+    private void rebuildView() {
+        Map<String, SlotView> slots = new LinkedHashMap<>();
+        for (Map.Entry<String, Adapter> e : adapters.entrySet()) {
+            if (merged == null) {
+                slots.put(e.getKey(), new SlotView.Unmerged(e.getValue().copy()));
+            } else {
+                Adapter a = e.getValue();
+                INDArray db = a.deltaBias();
+                INDArray bias = db == null ? model.bias(e.getKey()) : model.bias(e.getKey()).add(db.mul(a.spec().scaling()));
+                slots.put(e.getKey(), new SlotView.Merged(merged.get(e.getKey()).merged(), bias));
+            }
+        }
+        view = new ModelView(jobId + "@v" + version, slots);
+    }
+
+    private void requireStarted() {
+        if (spec == null) {
+            throw new ProtocolException(ErrorCode.UNKNOWN_JOB, "job " + jobId + " has not been started: send its JobSpec first");
+        }
+    }
+
+    private void reject(ActorRef<WireEnvelope> replyTo, ProtocolException ex, long step) {
+        errors++;
+        getContext().getLog().warn("job {}: rejected ({} so far): {} {}", jobId, errors, ex.code(), ex.getMessage());
+        replyTo.tell(new WireEnvelope(jobId, ex.toReply(jobId, spec == null ? "" : spec.getDeviceId(), step), getContext().getSelf().narrow()));
+    }
+
+    private static INDArray oneHot(INDArray classes, long k) {
+        INDArray out = Nd4j.zeros(DataType.FLOAT, classes.size(0), k);
+        for (int i = 0; i < classes.size(0); i++) {
+            int c = classes.getInt(i);
+            if (c < 0 || c >= k) {
+                throw new IllegalArgumentException("label " + c + " of row " + i + " is not a class of a " + k + "-class model");
+            }
+            out.putScalar(i, c, 1f);
+        }
+        return out;
+    }
+}

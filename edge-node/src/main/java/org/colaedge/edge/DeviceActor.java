@@ -1,0 +1,178 @@
+package org.colaedge.edge;
+
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import org.apache.pekko.actor.NoSerializationVerificationNeeded;
+import org.apache.pekko.actor.typed.ActorRef;
+import org.apache.pekko.actor.typed.Behavior;
+import org.apache.pekko.actor.typed.DispatcherSelector;
+import org.apache.pekko.actor.typed.RecipientRef;
+import org.apache.pekko.actor.typed.javadsl.AbstractBehavior;
+import org.apache.pekko.actor.typed.javadsl.ActorContext;
+import org.apache.pekko.actor.typed.javadsl.Behaviors;
+import org.apache.pekko.actor.typed.javadsl.Receive;
+import org.colaedge.common.adapter.Adapter;
+import org.colaedge.common.adapter.Adapters;
+import org.colaedge.common.cluster.WireEnvelope;
+import org.colaedge.common.learning.GradientLearner;
+import org.colaedge.common.learning.HiddenGradient;
+import org.colaedge.common.learning.OptimizerConfig;
+import org.colaedge.common.wire.ProtocolException;
+import org.colaedge.common.wire.WireMapping;
+import org.colaedge.proto.v1.AdapterUpdate;
+import org.colaedge.proto.v1.ErrorReply;
+import org.colaedge.proto.v1.HiddenGradients;
+import org.colaedge.proto.v1.JobSpec;
+import org.colaedge.proto.v1.JobStarted;
+import org.colaedge.proto.v1.TrainingBatch;
+import org.nd4j.linalg.api.ndarray.INDArray;
+
+/**
+ * An edge device: the data owner of one job. It starts the job, submits its batches (at most I in
+ * flight: the coordinator computes at most I steps ahead of the device's last update), fits its
+ * adapters by gradient learning from each {@code HiddenGradients} and sends every new adapter
+ * version as {@code AdapterUpdate}s (one per adapted layer). It owns the adapters and their
+ * optimizer state; nothing of them is shared. Spawn it on {@link #DISPATCHER}: gradient learning
+ * blocks its thread.
+ */
+public final class DeviceActor extends AbstractBehavior<DeviceActor.Command> {
+
+    /** The dedicated dispatcher for device actors (colaedge.edge.learning-dispatcher). */
+    public static final DispatcherSelector DISPATCHER = DispatcherSelector.fromConfig("colaedge.edge.learning-dispatcher");
+
+    public sealed interface Command { }
+
+    private record FromCoordinator(WireEnvelope envelope) implements Command { }
+
+    /** Ask for the device's state (local use: tests, monitoring). */
+    public record GetState(ActorRef<State> replyTo) implements Command, NoSerializationVerificationNeeded { }
+
+    /** A snapshot: adapter version, steps answered, copies of the parameters, errors received. */
+    public record State(long version, long stepsDone, boolean finished, Map<String, INDArray> parameters, List<String> errors)
+            implements NoSerializationVerificationNeeded { }
+
+    /** One local training batch: inputs and one-hot labels. */
+    public record LocalBatch(INDArray input, INDArray oneHot) { }
+
+    private final String deviceId;
+    private final RecipientRef<WireEnvelope> job;
+    private final JobSpec spec;
+    private final List<LocalBatch> batches;
+    private final GradientLearner learner;
+    private final WireMapping wire;
+    private final ActorRef<WireEnvelope> self;
+    private final ActorRef<State> onFinished;
+    private final List<String> errors = new ArrayList<>();
+    private final List<String> layers;
+    private long nextToSend = -1;
+    private long stepsDone;
+    private int inFlight;
+    private boolean finished;
+
+    public static Behavior<Command> create(String deviceId, RecipientRef<WireEnvelope> job, JobSpec spec, List<LocalBatch> batches,
+                                           OptimizerConfig optimizer, WireMapping wire, ActorRef<State> onFinished) {
+        return Behaviors.setup(ctx -> new DeviceActor(ctx, deviceId, job, spec, batches, optimizer, wire, onFinished));
+    }
+
+    private DeviceActor(ActorContext<Command> context, String deviceId, RecipientRef<WireEnvelope> job, JobSpec spec,
+                        List<LocalBatch> batches, OptimizerConfig optimizer, WireMapping wire, ActorRef<State> onFinished) {
+        super(context);
+        this.deviceId = deviceId;
+        this.job = job;
+        this.spec = spec.toBuilder().setDeviceId(deviceId).build();
+        this.batches = List.copyOf(batches);
+        this.wire = wire;
+        this.onFinished = onFinished;
+        List<Adapter> adapters = new ArrayList<>();
+        for (var p : spec.getAdaptersList()) {
+            adapters.add(Adapters.create(WireMapping.fromProto(p)));
+        }
+        this.learner = new GradientLearner(adapters, optimizer, Math.max(1, spec.getInterval()));
+        this.layers = adapters.stream().map(Adapter::layer).toList();
+        this.self = context.messageAdapter(WireEnvelope.class, FromCoordinator::new);
+        job.tell(new WireEnvelope(deviceId, this.spec, self));
+    }
+
+    @Override
+    public Receive<Command> createReceive() {
+        return newReceiveBuilder()
+                .onMessage(FromCoordinator.class, this::onWire)
+                .onMessage(GetState.class, this::onGetState)
+                .build();
+    }
+
+    private Behavior<Command> onWire(FromCoordinator m) {
+        var payload = m.envelope().payload();
+        try {
+            if (payload instanceof JobStarted started) {
+                if (nextToSend < 0) {
+                    nextToSend = started.getNextStep();
+                    stepsDone = started.getNextStep();
+                    submit();
+                }
+            } else if (payload instanceof HiddenGradients hg) {
+                onHiddenGradients(hg);
+            } else if (payload instanceof ErrorReply error) {
+                errors.add(error.getCode() + ": " + error.getMessage());
+                getContext().getLog().warn("device {}: coordinator refused: {} {}", deviceId, error.getCode(), error.getMessage());
+            }
+        } catch (ProtocolException | IllegalArgumentException e) {
+            errors.add(e.getMessage());
+            getContext().getLog().warn("device {}: bad message from the coordinator: {}", deviceId, e.getMessage());
+        }
+        return this;
+    }
+
+    private void onHiddenGradients(HiddenGradients hg) {
+        Map<String, HiddenGradient> step = wire.decodeHiddenGradients(hg, layers);
+        inFlight--;
+        stepsDone++;
+        if (learner.accept(step)) {
+            sendUpdate(hg.getStep());
+        }
+        if (stepsDone == batches.size()) {
+            if (learner.flush()) {
+                sendUpdate(hg.getStep());
+            }
+            finished = true;
+            if (onFinished != null) {
+                onFinished.tell(state());
+            }
+        } else {
+            submit();
+        }
+    }
+
+    private void sendUpdate(long basedOnStep) {
+        for (Adapter a : learner.adapters().values()) {
+            AdapterUpdate u = wire.parameterUpdate(spec.getJobId(), deviceId, a, learner.version(), basedOnStep, 0);
+            job.tell(new WireEnvelope(deviceId, u, self));
+        }
+    }
+
+    /** Keeps up to I batches in flight: the coordinator never computes more than I steps on one version. */
+    private void submit() {
+        int window = Math.max(1, spec.getInterval());
+        while (inFlight < window && nextToSend < batches.size()) {
+            LocalBatch b = batches.get((int) nextToSend);
+            TrainingBatch msg = TrainingBatch.newBuilder().setJobId(spec.getJobId()).setDeviceId(deviceId).setStep(nextToSend)
+                    .setInputs(wire.codec().encode(b.input())).setLabels(wire.codec().encode(b.oneHot())).build();
+            job.tell(new WireEnvelope(deviceId, msg, self));
+            nextToSend++;
+            inFlight++;
+        }
+    }
+
+    private Behavior<Command> onGetState(GetState g) {
+        g.replyTo().tell(state());
+        return this;
+    }
+
+    private State state() {
+        Map<String, INDArray> params = new LinkedHashMap<>();
+        learner.adapters().forEach((k, v) -> params.put(k, v.params().dup()));
+        return new State(learner.version(), stepsDone, finished, params, List.copyOf(errors));
+    }
+}

@@ -1,0 +1,195 @@
+package org.colaedge.cluster;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import com.typesafe.config.Config;
+import com.typesafe.config.ConfigFactory;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.SplittableRandom;
+import org.apache.pekko.actor.testkit.typed.javadsl.ActorTestKit;
+import org.apache.pekko.actor.testkit.typed.javadsl.TestProbe;
+import org.apache.pekko.actor.typed.ActorSystem;
+import org.apache.pekko.cluster.MemberStatus;
+import org.apache.pekko.cluster.sharding.typed.javadsl.ClusterSharding;
+import org.apache.pekko.cluster.sharding.typed.javadsl.Entity;
+import org.apache.pekko.cluster.typed.Cluster;
+import org.apache.pekko.cluster.typed.Join;
+import org.colaedge.common.adapter.Adapter;
+import org.colaedge.common.adapter.AdapterKind;
+import org.colaedge.common.cluster.WireEnvelope;
+import org.colaedge.common.learning.OptimizerConfig;
+import org.colaedge.common.wire.TensorCodec;
+import org.colaedge.common.wire.WireMapping;
+import org.colaedge.coordinator.actors.ComputePool;
+import org.colaedge.coordinator.actors.JobEntity;
+import org.colaedge.coordinator.model.BaseModel;
+import org.colaedge.coordinator.training.AdapterPlan;
+import org.colaedge.coordinator.training.Batch;
+import org.colaedge.coordinator.training.ColaLocalTrainer;
+import org.colaedge.coordinator.training.Mode;
+import org.colaedge.coordinator.training.UserRows;
+import org.colaedge.edge.DeviceActor;
+import org.colaedge.proto.v1.ErrorCode;
+import org.colaedge.proto.v1.ErrorReply;
+import org.colaedge.proto.v1.JobSpec;
+import org.colaedge.proto.v1.TrainingBatch;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.nd4j.linalg.api.buffer.DataType;
+import org.nd4j.linalg.api.ndarray.INDArray;
+import org.nd4j.linalg.factory.Nd4j;
+
+/**
+ * A coordinator node and an edge node (two ActorSystems on loopback, one JVM, every message
+ * serialized): a device trains a sharded job end to end, and ends with exactly the adapters the
+ * in-process COLA_LOCAL trainer reaches on the same batches.
+ */
+class DistributedJobTest {
+
+    static final BaseModel MODEL = BaseModel.mlp(new long[] {20}, List.of(16, 12), 4, 5);
+    static final WireMapping WIRE = new WireMapping(new TensorCodec());
+
+    static ActorTestKit coordinator;
+    static ActorTestKit edge;
+
+    static Config config(String role) {
+        return ConfigFactory.load(ConfigFactory.parseString("""
+                colaedge.cluster.port = 0
+                pekko.cluster.roles = [%s]
+                pekko.actor.serialize-messages = on
+                pekko.cluster.jmx.multi-mbeans-in-same-jvm = on
+                pekko.loglevel = WARNING
+                """.formatted(role)));
+    }
+
+    static void initSharding(ActorSystem<?> system) {
+        ComputePool pool = new ComputePool(system, Map.of("mlp-test", MODEL));
+        ClusterSharding.get(system).init(Entity.of(JobEntity.TYPE_KEY, ctx -> JobEntity.create(ctx.getEntityId(), pool, WIRE, 8))
+                .withRole("coordinator"));
+    }
+
+    @BeforeAll
+    static void startCluster() {
+        coordinator = ActorTestKit.create("colaedge", config("coordinator"));
+        edge = ActorTestKit.create("colaedge", config("edge"));
+        Cluster c = Cluster.get(coordinator.system());
+        c.manager().tell(Join.create(c.selfMember().address()));
+        Cluster.get(edge.system()).manager().tell(Join.create(c.selfMember().address()));
+        TestProbe<Object> probe = coordinator.createTestProbe();
+        probe.awaitAssert(Duration.ofSeconds(20), () -> {
+            assertThat(Cluster.get(coordinator.system()).selfMember().status()).isEqualTo(MemberStatus.up());
+            assertThat(Cluster.get(edge.system()).selfMember().status()).isEqualTo(MemberStatus.up());
+            return null;
+        });
+        initSharding(coordinator.system());
+        initSharding(edge.system());
+    }
+
+    @AfterAll
+    static void stopCluster() {
+        edge.shutdownTestKit();
+        coordinator.shutdownTestKit();
+    }
+
+    static List<Batch> batches(int steps, int rows, long seed) {
+        SplittableRandom rng = new SplittableRandom(seed);
+        List<Batch> out = new ArrayList<>();
+        for (int s = 0; s < steps; s++) {
+            Nd4j.getRandom().setSeed(seed + s);
+            INDArray x = Nd4j.randn(DataType.FLOAT, rows, 20);
+            INDArray y = Nd4j.zeros(DataType.FLOAT, rows, 4);
+            for (int i = 0; i < rows; i++) {
+                y.putScalar(i, rng.nextInt(4), 1f);
+            }
+            out.add(new Batch(x, y, List.of(new UserRows(0, rows))));
+        }
+        return out;
+    }
+
+    private DeviceActor.State train(String jobId, AdapterPlan plan, int interval, boolean merged, OptimizerConfig opt, List<Batch> data, long seed) {
+        JobSpec.Builder spec = JobSpec.newBuilder().setJobId(jobId).setBaseModel("mlp-test").setInterval(interval).setMerged(merged);
+        for (Adapter a : plan.create(MODEL, seed).values()) {
+            spec.addAdapters(WireMapping.toProto(a.spec()));
+        }
+        List<DeviceActor.LocalBatch> local = data.stream().map(b -> new DeviceActor.LocalBatch(b.input(), b.oneHot())).toList();
+        TestProbe<DeviceActor.State> done = edge.createTestProbe();
+        var jobRef = ClusterSharding.get(edge.system()).entityRefFor(JobEntity.TYPE_KEY, jobId);
+        edge.spawn(DeviceActor.create("device-" + jobId, jobRef, spec.build(), local, opt, WIRE, done.getRef()), "device-" + jobId,
+                DeviceActor.DISPATCHER);
+        return done.expectMessageClass(DeviceActor.State.class, Duration.ofSeconds(60));
+    }
+
+    private static double maxRel(Map<String, INDArray> actual, Map<String, Adapter> expected) {
+        double diff = 0;
+        double ref = 0;
+        for (Map.Entry<String, Adapter> e : expected.entrySet()) {
+            diff = Math.max(diff, actual.get(e.getKey()).sub(e.getValue().params()).amaxNumber().doubleValue());
+            ref = Math.max(ref, e.getValue().params().amaxNumber().doubleValue());
+        }
+        return diff / ref;
+    }
+
+    @Test
+    void aDeviceTrainingAShardedJobEndsWhereColaLocalEnds() {
+        AdapterPlan plan = new AdapterPlan(AdapterKind.LOW_RANK, 3, 1f, List.of());
+        OptimizerConfig sgd = OptimizerConfig.sgd(0.05);
+        List<Batch> data = batches(12, 16, 1);
+        DeviceActor.State state = train("job-sync", plan, 1, false, sgd, data, 3);
+        assertThat(state.errors()).isEmpty();
+        assertThat(state.version()).isEqualTo(12);
+
+        ColaLocalTrainer local = new ColaLocalTrainer(MODEL, plan, 1, Mode.ALONE, false, 1, sgd, 3);
+        data.forEach(local::step);
+        assertThat(maxRel(state.parameters(), local.device(0).adapters())).isLessThan(1e-5);
+    }
+
+    @Test
+    void withIntervalThreeAndMergedWeightsTheStaleVersionsMatchColaLocalToo() {
+        AdapterPlan plan = new AdapterPlan(AdapterKind.LINEAR, 0, 1f, List.of());
+        OptimizerConfig nesterov = OptimizerConfig.nesterovs(0.05, 0.9).withWeightDecay(5e-4);
+        List<Batch> data = batches(12, 10, 2);
+        DeviceActor.State state = train("job-merged", plan, 3, true, nesterov, data, 4);
+        assertThat(state.errors()).isEmpty();
+        assertThat(state.version()).isEqualTo(4);
+
+        ColaLocalTrainer local = new ColaLocalTrainer(MODEL, plan, 1, Mode.ALONE, true, 3, nesterov, 4);
+        data.forEach(local::step);
+        assertThat(maxRel(state.parameters(), local.device(0).adapters())).isLessThan(1e-5);
+    }
+
+    @Test
+    void badInputGetsAnErrorReplyAndTheJobKeepsWorking() {
+        TestProbe<WireEnvelope> probe = edge.createTestProbe();
+        var job = ClusterSharding.get(edge.system()).entityRefFor(JobEntity.TYPE_KEY, "job-bad");
+        TrainingBatch early = TrainingBatch.newBuilder().setJobId("job-bad").setDeviceId("d").setStep(0)
+                .setInputs(WIRE.codec().encode(Nd4j.zeros(DataType.FLOAT, 2, 20))).setLabels(WIRE.codec().encode(Nd4j.zeros(DataType.FLOAT, 2, 4))).build();
+        job.tell(new WireEnvelope("d", early, probe.getRef()));
+        assertThat(probe.expectMessageClass(WireEnvelope.class, Duration.ofSeconds(20)).payloadAs(ErrorReply.class).getCode())
+                .isEqualTo(ErrorCode.UNKNOWN_JOB);
+
+        AdapterPlan plan = new AdapterPlan(AdapterKind.LINEAR, 0, 1f, List.of());
+        JobSpec.Builder spec = JobSpec.newBuilder().setJobId("job-bad").setDeviceId("d").setBaseModel("mlp-test").setInterval(1);
+        plan.create(MODEL, 1).values().forEach(a -> spec.addAdapters(WireMapping.toProto(a.spec())));
+        job.tell(new WireEnvelope("d", spec.build(), probe.getRef()));
+        probe.expectMessageClass(WireEnvelope.class, Duration.ofSeconds(20));
+
+        TrainingBatch wrongShape = early.toBuilder().setInputs(WIRE.codec().encode(Nd4j.zeros(DataType.FLOAT, 2, 21))).build();
+        job.tell(new WireEnvelope("d", wrongShape, probe.getRef()));
+        ErrorReply shape = probe.expectMessageClass(WireEnvelope.class, Duration.ofSeconds(20)).payloadAs(ErrorReply.class);
+        assertThat(shape.getCode()).isEqualTo(ErrorCode.SHAPE_MISMATCH);
+
+        INDArray nan = Nd4j.zeros(DataType.FLOAT, 2, 20);
+        nan.putScalar(0, 3, Float.NaN);
+        job.tell(new WireEnvelope("d", early.toBuilder().setStep(1).setInputs(WIRE.codec().encode(nan)).build(), probe.getRef()));
+        ErrorReply nonFinite = probe.expectMessageClass(WireEnvelope.class, Duration.ofSeconds(20)).payloadAs(ErrorReply.class);
+        assertThat(nonFinite.getCode()).isEqualTo(ErrorCode.NON_FINITE_VALUES);
+
+        job.tell(new WireEnvelope("d", early.toBuilder().setStep(2).build(), probe.getRef()));
+        WireEnvelope ok = probe.expectMessageClass(WireEnvelope.class, Duration.ofSeconds(20));
+        assertThat(ok.payload()).isInstanceOf(org.colaedge.proto.v1.HiddenGradients.class);
+    }
+}
