@@ -50,7 +50,7 @@ public final class DeviceActor extends AbstractBehavior<DeviceActor.Command> {
     public record GetState(ActorRef<State> replyTo) implements Command, NoSerializationVerificationNeeded { }
 
     /** A snapshot: adapter version, steps answered, copies of the parameters, errors received. */
-    public record State(long version, long stepsDone, boolean finished, Map<String, INDArray> parameters, List<String> errors)
+    public record State(long version, long stepsDone, boolean finished, double lastLoss, Map<String, INDArray> parameters, List<String> errors)
             implements NoSerializationVerificationNeeded { }
 
     /** One local training batch: inputs and one-hot labels. */
@@ -68,6 +68,7 @@ public final class DeviceActor extends AbstractBehavior<DeviceActor.Command> {
     private final List<String> layers;
     private long nextToSend = -1;
     private long stepsDone;
+    private double lastLoss = Double.NaN;
     private int inFlight;
     private boolean finished;
 
@@ -129,6 +130,7 @@ public final class DeviceActor extends AbstractBehavior<DeviceActor.Command> {
         Map<String, HiddenGradient> step = wire.decodeHiddenGradients(hg, layers);
         inFlight--;
         stepsDone++;
+        lastLoss = hg.getLoss();
         if (learner.accept(step)) {
             sendUpdate(hg.getStep());
         }
@@ -173,6 +175,6 @@ public final class DeviceActor extends AbstractBehavior<DeviceActor.Command> {
     private State state() {
         Map<String, INDArray> params = new LinkedHashMap<>();
         learner.adapters().forEach((k, v) -> params.put(k, v.params().dup()));
-        return new State(learner.version(), stepsDone, finished, params, List.copyOf(errors));
+        return new State(learner.version(), stepsDone, finished, lastLoss, params, List.copyOf(errors));
     }
 }

@@ -49,7 +49,7 @@ final class PretrainCommand implements Callable<Integer> {
         w.flush();
         List<TrainingLoop.EpochStats> stats = Progress.run("pretrain", loop, t, options.epochs, quiet, w);
         String description = "colaedge pretrain --model " + options.model + " --dataset " + options.dataset
-                + (options.classes == null ? "" : " --classes " + options.classes) + " --epochs " + options.epochs + " --seed " + options.seed
+                + (options.classes == null ? "" : " --classes " + options.classes) + " --epochs " + options.epochs + " --random-seed " + options.seed
                 + "; test accuracy " + String.format("%.4f", stats.get(stats.size() - 1).testAccuracy());
         BaseModelFiles.save(t.trainedModel(base.name() + "-pretrained"), out, description);
         w.printf("final test accuracy: %.4f%n", stats.get(stats.size() - 1).testAccuracy());

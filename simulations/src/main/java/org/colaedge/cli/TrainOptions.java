@@ -95,7 +95,7 @@ final class TrainOptions {
     @Option(names = "--schedule", defaultValue = "cosine", description = "Learning-rate schedule: cosine or constant (default: ${DEFAULT-VALUE}).")
     String schedule;
 
-    @Option(names = "--seed", defaultValue = "0", description = "Seed of split, partition, initialisation and batches (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--random-seed", defaultValue = "0", description = "Seed of split, partition, initialisation and batches (default: ${DEFAULT-VALUE}).")
     long seed;
 
     @Option(names = "--test-fraction", defaultValue = "0.142857142857", description = "Share of each class held out for testing (default: 1/7).")

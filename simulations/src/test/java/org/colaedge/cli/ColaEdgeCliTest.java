@@ -68,7 +68,7 @@ class ColaEdgeCliTest {
     void helpListsTheSubcommands() {
         Run r = run("--help");
         assertThat(r.exitCode()).isZero();
-        assertThat(r.out()).contains("verify").contains("bench").contains("train").contains("pretrain");
+        assertThat(r.out()).contains("verify").contains("bench").contains("train").contains("pretrain").contains("coordinator").contains("edge");
         assertThat(run("bench", "--help").out()).contains("codec").contains("coordinator");
     }
 
