@@ -6,7 +6,7 @@ import picocli.CommandLine.Command;
 @Command(name = "bench", mixinStandardHelpOptions = true,
         header = "Benchmarks that print their figures (codec, coordinator).",
         description = "Benchmarks that print their figures.",
-        subcommands = {BenchCodecCommand.class, BenchCoordinatorCommand.class})
+        subcommands = {BenchCodecCommand.class, BenchCoordinatorCommand.class, BenchWireCommand.class})
 final class BenchCommand implements Runnable {
 
     @picocli.CommandLine.Spec

@@ -103,6 +103,8 @@ final class EdgeCommand implements Callable<Integer> {
                     options.adapter, options.interval, options.merge ? ", merged" : "");
             out.flush();
             CompletableFuture<DeviceActor.State> finished = new CompletableFuture<>();
+            long samples = batches.stream().mapToLong(b -> b.input().size(0)).sum();
+            long start = System.nanoTime();
             var onFinished = system.systemActorOf(Behaviors.<DeviceActor.State>receiveMessage(s -> {
                 finished.complete(s);
                 return Behaviors.stopped();
@@ -112,8 +114,10 @@ final class EdgeCommand implements Callable<Integer> {
             system.systemActorOf(DeviceActor.create(deviceId, jobRef, js.build(), batches, options.optimizer(steps / Math.max(1, options.interval)),
                     wire, onFinished), "device-" + deviceId, DeviceActor.DISPATCHER);
             DeviceActor.State s = finished.get(Math.max(10, steps) * 60, TimeUnit.SECONDS);
-            out.printf("device %s finished: %d steps, adapter version %d, last batch loss %.4f, %d error(s)%s%n", deviceId, s.stepsDone(),
-                    s.version(), s.lastLoss(), s.errors().size(), s.errors().isEmpty() ? "" : " " + s.errors());
+            double secs = (System.nanoTime() - start) / 1e9;
+            out.printf("device %s finished: %d steps, adapter version %d, last batch loss %.4f, %d error(s)%s; %.1f s, %.0f samples/s%n",
+                    deviceId, s.stepsDone(), s.version(), s.lastLoss(), s.errors().size(), s.errors().isEmpty() ? "" : " " + s.errors(),
+                    secs, samples / secs);
             out.flush();
             return s.errors().isEmpty() ? ColaEdge.EXIT_OK : ColaEdge.EXIT_CHECK_FAILED;
         } finally {
