@@ -22,6 +22,9 @@ import org.colaedge.common.learning.OptimizerConfig;
 import org.colaedge.common.wire.ProtocolException;
 import org.colaedge.common.wire.WireMapping;
 import org.colaedge.proto.v1.AdapterUpdate;
+import org.colaedge.proto.v1.Capabilities;
+import org.colaedge.proto.v1.DType;
+import org.colaedge.proto.v1.DeviceHello;
 import org.colaedge.proto.v1.ErrorReply;
 import org.colaedge.proto.v1.HiddenGradients;
 import org.colaedge.proto.v1.JobSpec;
@@ -93,6 +96,8 @@ public final class DeviceActor extends AbstractBehavior<DeviceActor.Command> {
         this.learner = new GradientLearner(adapters, optimizer, Math.max(1, spec.getInterval()));
         this.layers = adapters.stream().map(Adapter::layer).toList();
         this.self = context.messageAdapter(WireEnvelope.class, FromCoordinator::new);
+        job.tell(new WireEnvelope(deviceId, DeviceHello.newBuilder().setDeviceId(deviceId).setProtocolVersion(WireMapping.PROTOCOL_VERSION)
+                .setCapabilities(Capabilities.newBuilder().addDtypes(DType.FLOAT32)).build(), self));
         job.tell(new WireEnvelope(deviceId, this.spec, self));
     }
 

@@ -44,8 +44,8 @@ import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.factory.Nd4j;
 
 /**
- * A coordinator node and an edge node (two ActorSystems on loopback, one JVM, every message
- * serialized): a device trains a sharded job end to end, and ends with exactly the adapters the
+ * Two coordinator nodes and two edge nodes (four ActorSystems on loopback, one JVM, every message
+ * serialized): devices train sharded jobs end to end, and end with exactly the adapters the
  * in-process COLA_LOCAL trainer reaches on the same batches.
  */
 class DistributedJobTest {
@@ -54,7 +54,9 @@ class DistributedJobTest {
     static final WireMapping WIRE = new WireMapping(new TensorCodec());
 
     static ActorTestKit coordinator;
+    static ActorTestKit coordinator2;
     static ActorTestKit edge;
+    static ActorTestKit edge2;
 
     static Config config(String role) {
         return ConfigFactory.load(ConfigFactory.parseString("""
@@ -75,23 +77,30 @@ class DistributedJobTest {
     @BeforeAll
     static void startCluster() {
         coordinator = ActorTestKit.create("colaedge", config("coordinator"));
+        coordinator2 = ActorTestKit.create("colaedge", config("coordinator"));
         edge = ActorTestKit.create("colaedge", config("edge"));
-        Cluster c = Cluster.get(coordinator.system());
-        c.manager().tell(Join.create(c.selfMember().address()));
-        Cluster.get(edge.system()).manager().tell(Join.create(c.selfMember().address()));
+        edge2 = ActorTestKit.create("colaedge", config("edge"));
+        var seed = Cluster.get(coordinator.system()).selfMember().address();
+        for (ActorTestKit kit : List.of(coordinator, coordinator2, edge, edge2)) {
+            Cluster.get(kit.system()).manager().tell(Join.create(seed));
+        }
         TestProbe<Object> probe = coordinator.createTestProbe();
-        probe.awaitAssert(Duration.ofSeconds(20), () -> {
-            assertThat(Cluster.get(coordinator.system()).selfMember().status()).isEqualTo(MemberStatus.up());
-            assertThat(Cluster.get(edge.system()).selfMember().status()).isEqualTo(MemberStatus.up());
+        probe.awaitAssert(Duration.ofSeconds(30), () -> {
+            for (ActorTestKit kit : List.of(coordinator, coordinator2, edge, edge2)) {
+                assertThat(Cluster.get(kit.system()).selfMember().status()).isEqualTo(MemberStatus.up());
+            }
             return null;
         });
-        initSharding(coordinator.system());
-        initSharding(edge.system());
+        for (ActorTestKit kit : List.of(coordinator, coordinator2, edge, edge2)) {
+            initSharding(kit.system());
+        }
     }
 
     @AfterAll
     static void stopCluster() {
+        edge2.shutdownTestKit();
         edge.shutdownTestKit();
+        coordinator2.shutdownTestKit();
         coordinator.shutdownTestKit();
     }
 
@@ -111,6 +120,11 @@ class DistributedJobTest {
     }
 
     private DeviceActor.State train(String jobId, AdapterPlan plan, int interval, boolean merged, OptimizerConfig opt, List<Batch> data, long seed) {
+        return start(edge, jobId, plan, interval, merged, opt, data, seed).expectMessageClass(DeviceActor.State.class, Duration.ofSeconds(60));
+    }
+
+    private TestProbe<DeviceActor.State> start(ActorTestKit edge, String jobId, AdapterPlan plan, int interval, boolean merged,
+                                               OptimizerConfig opt, List<Batch> data, long seed) {
         JobSpec.Builder spec = JobSpec.newBuilder().setJobId(jobId).setBaseModel("mlp-test").setInterval(interval).setMerged(merged);
         for (Adapter a : plan.create(MODEL, seed).values()) {
             spec.addAdapters(WireMapping.toProto(a.spec()));
@@ -120,7 +134,7 @@ class DistributedJobTest {
         var jobRef = ClusterSharding.get(edge.system()).entityRefFor(JobEntity.TYPE_KEY, jobId);
         edge.spawn(DeviceActor.create("device-" + jobId, jobRef, spec.build(), local, opt, WIRE, done.getRef()), "device-" + jobId,
                 DeviceActor.DISPATCHER);
-        return done.expectMessageClass(DeviceActor.State.class, Duration.ofSeconds(60));
+        return done;
     }
 
     private static double maxRel(Map<String, INDArray> actual, Map<String, Adapter> expected) {
@@ -162,6 +176,25 @@ class DistributedJobTest {
     }
 
     @Test
+    void devicesOnBothEdgeNodesTrainFourShardedJobsConcurrently() {
+        AdapterPlan plan = new AdapterPlan(AdapterKind.LOW_RANK, 3, 1f, List.of());
+        OptimizerConfig sgd = OptimizerConfig.sgd(0.05);
+        List<TestProbe<DeviceActor.State>> probes = new ArrayList<>();
+        List<List<Batch>> data = new ArrayList<>();
+        for (int d = 0; d < 4; d++) {
+            data.add(batches(6, 8, 10 + d));
+            probes.add(start(d % 2 == 0 ? edge : edge2, "job-many-" + d, plan, 1, false, sgd, data.get(d), 20 + d));
+        }
+        for (int d = 0; d < 4; d++) {
+            DeviceActor.State state = probes.get(d).expectMessageClass(DeviceActor.State.class, Duration.ofSeconds(60));
+            assertThat(state.errors()).isEmpty();
+            ColaLocalTrainer local = new ColaLocalTrainer(MODEL, plan, 1, Mode.ALONE, false, 1, sgd, 20 + d);
+            data.get(d).forEach(local::step);
+            assertThat(maxRel(state.parameters(), local.device(0).adapters())).as("device " + d).isLessThan(1e-5);
+        }
+    }
+
+    @Test
     void badInputGetsAnErrorReplyAndTheJobKeepsWorking() {
         TestProbe<WireEnvelope> probe = edge.createTestProbe();
         var job = ClusterSharding.get(edge.system()).entityRefFor(JobEntity.TYPE_KEY, "job-bad");
@@ -170,6 +203,13 @@ class DistributedJobTest {
         job.tell(new WireEnvelope("d", early, probe.getRef()));
         assertThat(probe.expectMessageClass(WireEnvelope.class, Duration.ofSeconds(20)).payloadAs(ErrorReply.class).getCode())
                 .isEqualTo(ErrorCode.UNKNOWN_JOB);
+
+        var hello = org.colaedge.proto.v1.DeviceHello.newBuilder().setDeviceId("d")
+                .setProtocolVersionValue(2).build();
+        job.tell(new WireEnvelope("d", hello, probe.getRef()));
+        ErrorReply version = probe.expectMessageClass(WireEnvelope.class, Duration.ofSeconds(20)).payloadAs(ErrorReply.class);
+        assertThat(version.getCode()).isEqualTo(ErrorCode.PROTOCOL_VERSION_MISMATCH);
+        assertThat(version.getMessage()).contains("speaks protocol version 2");
 
         AdapterPlan plan = new AdapterPlan(AdapterKind.LINEAR, 0, 1f, List.of());
         JobSpec.Builder spec = JobSpec.newBuilder().setJobId("job-bad").setDeviceId("d").setBaseModel("mlp-test").setInterval(1);

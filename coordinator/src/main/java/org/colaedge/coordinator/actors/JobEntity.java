@@ -27,6 +27,8 @@ import org.colaedge.coordinator.model.ModelView;
 import org.colaedge.coordinator.model.SlotView;
 import org.colaedge.proto.v1.AdapterUpdate;
 import org.colaedge.proto.v1.DType;
+import org.colaedge.proto.v1.DeviceHello;
+import org.colaedge.proto.v1.DeviceRegistered;
 import org.colaedge.proto.v1.ErrorCode;
 import org.colaedge.proto.v1.HiddenGradients;
 import org.colaedge.proto.v1.JobSpec;
@@ -102,14 +104,16 @@ public final class JobEntity extends AbstractBehavior<Object> {
 
     private Behavior<Object> onEnvelope(WireEnvelope e) {
         try {
-            if (e.payload() instanceof JobSpec s) {
+            if (e.payload() instanceof DeviceHello hello) {
+                onHello(hello, e.replyTo());
+            } else if (e.payload() instanceof JobSpec s) {
                 onStart(s, e.replyTo());
             } else if (e.payload() instanceof TrainingBatch b) {
                 onBatch(b, e.replyTo());
             } else if (e.payload() instanceof AdapterUpdate u) {
                 onUpdate(u, e.replyTo());
             } else {
-                throw new ProtocolException(ErrorCode.MALFORMED_MESSAGE, "job " + jobId + " takes JobSpec, TrainingBatch or AdapterUpdate, not "
+                throw new ProtocolException(ErrorCode.MALFORMED_MESSAGE, "job " + jobId + " takes DeviceHello, JobSpec, TrainingBatch or AdapterUpdate, not "
                         + WireTypes.typeName(e.payload()));
             }
         } catch (ProtocolException ex) {
@@ -121,6 +125,16 @@ public final class JobEntity extends AbstractBehavior<Object> {
             reject(e.replyTo(), new ProtocolException(ErrorCode.INTERNAL, "job " + jobId + ": " + ex, ex), -1);
         }
         return this;
+    }
+
+    private void onHello(DeviceHello hello, ActorRef<WireEnvelope> replyTo) {
+        if (hello.getProtocolVersion() != WireMapping.PROTOCOL_VERSION) {
+            throw new ProtocolException(ErrorCode.PROTOCOL_VERSION_MISMATCH, "device '" + hello.getDeviceId() + "' speaks protocol version "
+                    + hello.getProtocolVersionValue() + "; this coordinator speaks " + WireMapping.PROTOCOL_VERSION.getNumber());
+        }
+        replyTo.tell(new WireEnvelope(jobId, DeviceRegistered.newBuilder().setDeviceId(hello.getDeviceId())
+                .setProtocolVersion(WireMapping.PROTOCOL_VERSION).setCoordinatorId(getContext().getSelf().path().address().toString()).build(),
+                getContext().getSelf().narrow()));
     }
 
     private void onStart(JobSpec s, ActorRef<WireEnvelope> replyTo) {
