@@ -1,5 +1,6 @@
 package org.colaedge.edge;
 
+import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -69,7 +70,9 @@ public final class DeviceActor extends AbstractBehavior<DeviceActor.Command> {
     private final ActorRef<State> onFinished;
     private final List<String> errors = new ArrayList<>();
     private final List<String> layers;
-    private long nextToSend = -1;
+    private final Path checkpoint;
+    private boolean awaitingStart;
+    private long nextToSend;
     private long stepsDone;
     private double lastLoss = Double.NaN;
     private int inFlight;
@@ -77,11 +80,21 @@ public final class DeviceActor extends AbstractBehavior<DeviceActor.Command> {
 
     public static Behavior<Command> create(String deviceId, RecipientRef<WireEnvelope> job, JobSpec spec, List<LocalBatch> batches,
                                            OptimizerConfig optimizer, WireMapping wire, ActorRef<State> onFinished) {
-        return Behaviors.setup(ctx -> new DeviceActor(ctx, deviceId, job, spec, batches, optimizer, wire, onFinished));
+        return create(deviceId, job, spec, batches, optimizer, wire, onFinished, null);
+    }
+
+    /**
+     * @param checkpoint local checkpoint file (null: none). If it exists the device resumes from it:
+     *                   adapters, optimizer state, version and step.
+     */
+    public static Behavior<Command> create(String deviceId, RecipientRef<WireEnvelope> job, JobSpec spec, List<LocalBatch> batches,
+                                           OptimizerConfig optimizer, WireMapping wire, ActorRef<State> onFinished, Path checkpoint) {
+        return Behaviors.setup(ctx -> new DeviceActor(ctx, deviceId, job, spec, batches, optimizer, wire, onFinished, checkpoint));
     }
 
     private DeviceActor(ActorContext<Command> context, String deviceId, RecipientRef<WireEnvelope> job, JobSpec spec,
-                        List<LocalBatch> batches, OptimizerConfig optimizer, WireMapping wire, ActorRef<State> onFinished) {
+                        List<LocalBatch> batches, OptimizerConfig optimizer, WireMapping wire, ActorRef<State> onFinished,
+                        Path checkpoint) throws java.io.IOException {
         super(context);
         this.deviceId = deviceId;
         this.job = job;
@@ -95,10 +108,25 @@ public final class DeviceActor extends AbstractBehavior<DeviceActor.Command> {
         }
         this.learner = new GradientLearner(adapters, optimizer, Math.max(1, spec.getInterval()));
         this.layers = adapters.stream().map(Adapter::layer).toList();
+        this.checkpoint = checkpoint;
+        this.stepsDone = DeviceCheckpoints.restore(checkpoint, spec.getJobId(), learner);
+        if (stepsDone > 0) {
+            context.getLog().info("device {}: resumed job {} from {} at step {}, adapter version {}", deviceId, spec.getJobId(), checkpoint,
+                    stepsDone, learner.version());
+        }
         this.self = context.messageAdapter(WireEnvelope.class, FromCoordinator::new);
         job.tell(new WireEnvelope(deviceId, DeviceHello.newBuilder().setDeviceId(deviceId).setProtocolVersion(WireMapping.PROTOCOL_VERSION)
                 .setCapabilities(Capabilities.newBuilder().addDtypes(DType.FLOAT32)).build(), self));
-        job.tell(new WireEnvelope(deviceId, this.spec, self));
+        attach();
+    }
+
+    /** (Re-)attaches to the job: where this device stands, then its latest update again (idempotent by version). */
+    private void attach() {
+        job.tell(new WireEnvelope(deviceId, spec.toBuilder().setResumeStep(stepsDone).setDeviceVersion(learner.version()).build(), self));
+        if (learner.version() > 0) {
+            sendUpdate(stepsDone - 1);
+        }
+        awaitingStart = true;
     }
 
     @Override
@@ -112,14 +140,26 @@ public final class DeviceActor extends AbstractBehavior<DeviceActor.Command> {
     private Behavior<Command> onWire(FromCoordinator m) {
         var payload = m.envelope().payload();
         try {
-            if (payload instanceof JobStarted started) {
-                if (nextToSend < 0) {
-                    nextToSend = started.getNextStep();
-                    stepsDone = started.getNextStep();
+            if (payload instanceof JobStarted && awaitingStart) {
+                awaitingStart = false;
+                nextToSend = stepsDone;
+                inFlight = 0;
+                if (stepsDone >= batches.size()) {
+                    finished = true; // resumed from a checkpoint of a finished run
+                    if (onFinished != null) {
+                        onFinished.tell(state());
+                    }
+                } else {
                     submit();
                 }
             } else if (payload instanceof HiddenGradients hg) {
-                onHiddenGradients(hg);
+                if (!awaitingStart && hg.getStep() == stepsDone) {
+                    onHiddenGradients(hg);
+                }
+            } else if (payload instanceof ErrorReply error && error.getCode() == org.colaedge.proto.v1.ErrorCode.UNKNOWN_JOB && !finished) {
+                // The job's entity restarted elsewhere (its node left): re-attach; this device holds the adapters.
+                getContext().getLog().info("device {}: job {} lost its state; re-attaching at step {}", deviceId, spec.getJobId(), stepsDone);
+                attach();
             } else if (payload instanceof ErrorReply error) {
                 errors.add(error.getCode() + ": " + error.getMessage());
                 getContext().getLog().warn("device {}: coordinator refused: {} {}", deviceId, error.getCode(), error.getMessage());
@@ -138,10 +178,12 @@ public final class DeviceActor extends AbstractBehavior<DeviceActor.Command> {
         lastLoss = hg.getLoss();
         if (learner.accept(step)) {
             sendUpdate(hg.getStep());
+            saveCheckpoint();
         }
         if (stepsDone == batches.size()) {
             if (learner.flush()) {
                 sendUpdate(hg.getStep());
+                saveCheckpoint();
             }
             finished = true;
             if (onFinished != null) {
@@ -156,6 +198,18 @@ public final class DeviceActor extends AbstractBehavior<DeviceActor.Command> {
         for (Adapter a : learner.adapters().values()) {
             AdapterUpdate u = wire.parameterUpdate(spec.getJobId(), deviceId, a, learner.version(), basedOnStep, 0);
             job.tell(new WireEnvelope(deviceId, u, self));
+        }
+    }
+
+    private void saveCheckpoint() {
+        if (checkpoint == null) {
+            return;
+        }
+        try {
+            DeviceCheckpoints.save(checkpoint, spec.getJobId(), deviceId, learner, stepsDone);
+        } catch (java.io.IOException e) {
+            errors.add("checkpoint not written: " + e.getMessage());
+            getContext().getLog().error("device {}: could not write checkpoint {}: {}", deviceId, checkpoint, e.getMessage());
         }
     }
 

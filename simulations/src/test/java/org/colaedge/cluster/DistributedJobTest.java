@@ -125,6 +125,11 @@ class DistributedJobTest {
 
     private TestProbe<DeviceActor.State> start(ActorTestKit edge, String jobId, AdapterPlan plan, int interval, boolean merged,
                                                OptimizerConfig opt, List<Batch> data, long seed) {
+        return start(edge, jobId, plan, interval, merged, opt, data, seed, null, "device-" + jobId);
+    }
+
+    private TestProbe<DeviceActor.State> start(ActorTestKit edge, String jobId, AdapterPlan plan, int interval, boolean merged,
+                                               OptimizerConfig opt, List<Batch> data, long seed, java.nio.file.Path checkpoint, String actorName) {
         JobSpec.Builder spec = JobSpec.newBuilder().setJobId(jobId).setBaseModel("mlp-test").setInterval(interval).setMerged(merged);
         for (Adapter a : plan.create(MODEL, seed).values()) {
             spec.addAdapters(WireMapping.toProto(a.spec()));
@@ -132,7 +137,7 @@ class DistributedJobTest {
         List<DeviceActor.LocalBatch> local = data.stream().map(b -> new DeviceActor.LocalBatch(b.input(), b.oneHot())).toList();
         TestProbe<DeviceActor.State> done = edge.createTestProbe();
         var jobRef = ClusterSharding.get(edge.system()).entityRefFor(JobEntity.TYPE_KEY, jobId);
-        edge.spawn(DeviceActor.create("device-" + jobId, jobRef, spec.build(), local, opt, WIRE, done.getRef()), "device-" + jobId,
+        edge.spawn(DeviceActor.create("device-" + jobId, jobRef, spec.build(), local, opt, WIRE, done.getRef(), checkpoint), actorName,
                 DeviceActor.DISPATCHER);
         return done;
     }
@@ -192,6 +197,47 @@ class DistributedJobTest {
             data.get(d).forEach(local::step);
             assertThat(maxRel(state.parameters(), local.device(0).adapters())).as("device " + d).isLessThan(1e-5);
         }
+    }
+
+    @Test
+    void aRestartedDeviceResumesFromItsCheckpointAndLosesNoUpdate(@org.junit.jupiter.api.io.TempDir java.nio.file.Path dir) {
+        AdapterPlan plan = new AdapterPlan(AdapterKind.LOW_RANK, 3, 1f, List.of());
+        OptimizerConfig nesterov = OptimizerConfig.nesterovs(0.05, 0.9);
+        List<Batch> data = batches(12, 8, 5);
+        java.nio.file.Path ckpt = dir.resolve("device.ckpt");
+        // First life: 6 of the 12 steps, then the device is gone.
+        DeviceActor.State first = start(edge, "job-restart", plan, 1, false, nesterov, data.subList(0, 6), 7, ckpt, "life-1")
+                .expectMessageClass(DeviceActor.State.class, Duration.ofSeconds(60));
+        assertThat(first.stepsDone()).isEqualTo(6);
+        // Second life: a new actor with the same checkpoint file continues at step 6.
+        DeviceActor.State second = start(edge2, "job-restart", plan, 1, false, nesterov, data, 7, ckpt, "life-2")
+                .expectMessageClass(DeviceActor.State.class, Duration.ofSeconds(60));
+        assertThat(second.errors()).isEmpty();
+        assertThat(second.stepsDone()).isEqualTo(12);
+        assertThat(second.version()).isEqualTo(12);
+        ColaLocalTrainer local = new ColaLocalTrainer(MODEL, plan, 1, Mode.ALONE, false, 1, nesterov, 7);
+        data.forEach(local::step);
+        assertThat(maxRel(second.parameters(), local.device(0).adapters())).isLessThan(1e-5);
+    }
+
+    @Test
+    void aJobThatLostItsStateIsRebuiltFromTheDevice(@org.junit.jupiter.api.io.TempDir java.nio.file.Path dir) throws Exception {
+        AdapterPlan plan = new AdapterPlan(AdapterKind.LINEAR, 0, 1f, List.of());
+        OptimizerConfig sgd = OptimizerConfig.sgd(0.05);
+        List<Batch> data = batches(10, 8, 6);
+        java.nio.file.Path ckpt = dir.resolve("device.ckpt");
+        start(edge, "job-lost", plan, 1, true, sgd, data.subList(0, 5), 8, ckpt, "lost-1").expectMessageClass(DeviceActor.State.class, Duration.ofSeconds(60));
+        // The job entity is gone (as when its coordinator node leaves): a fresh entity under a new id,
+        // the same device state. The device re-attaches and re-sends its latest update; nothing is lost.
+        var c = org.colaedge.proto.v1.DeviceCheckpoint.parseFrom(org.colaedge.common.wire.ChecksummedFile.read(ckpt, "CECK"));
+        org.colaedge.common.wire.ChecksummedFile.write(ckpt, "CECK", c.toBuilder().setJobId("job-lost-moved").build().toByteArray());
+        DeviceActor.State after = start(edge2, "job-lost-moved", plan, 1, true, sgd, data, 8, ckpt, "lost-2")
+                .expectMessageClass(DeviceActor.State.class, Duration.ofSeconds(60));
+        assertThat(after.errors()).isEmpty();
+        assertThat(after.version()).isEqualTo(10);
+        ColaLocalTrainer local = new ColaLocalTrainer(MODEL, plan, 1, Mode.ALONE, true, 1, sgd, 8);
+        data.forEach(local::step);
+        assertThat(maxRel(after.parameters(), local.device(0).adapters())).isLessThan(1e-5);
     }
 
     @Test

@@ -23,6 +23,7 @@ import org.colaedge.proto.v1.ErrorReply;
 import org.colaedge.proto.v1.FlattenLayer;
 import org.colaedge.proto.v1.GlobalAvgPoolLayer;
 import org.colaedge.proto.v1.HiddenGradients;
+import org.colaedge.proto.v1.DeviceCheckpoint;
 import org.colaedge.proto.v1.JobSpec;
 import org.colaedge.proto.v1.JobStarted;
 import org.colaedge.proto.v1.LayerGradient;
@@ -56,6 +57,7 @@ public final class WireTypes {
             AdapterUpdate.getDefaultInstance(),
             JobSpec.getDefaultInstance(),
             JobStarted.getDefaultInstance(),
+            DeviceCheckpoint.getDefaultInstance(),
             ErrorReply.getDefaultInstance(),
             DenseLayer.getDefaultInstance(),
             Conv2dLayer.getDefaultInstance(),

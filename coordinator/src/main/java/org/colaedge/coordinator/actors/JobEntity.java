@@ -54,10 +54,10 @@ public final class JobEntity extends AbstractBehavior<Object> {
 
     public static final EntityTypeKey<WireEnvelope> TYPE_KEY = EntityTypeKey.create(WireEnvelope.class, "ColaJob");
 
-    private record Computed(HiddenGradientEngine.StepResult result, TrainingBatch batch, ActorRef<WireEnvelope> replyTo)
+    private record Computed(HiddenGradientEngine.StepResult result, TrainingBatch batch, ActorRef<WireEnvelope> replyTo, long attachment)
             implements NoSerializationVerificationNeeded { }
 
-    private record ComputeFailed(Throwable error, TrainingBatch batch, ActorRef<WireEnvelope> replyTo)
+    private record ComputeFailed(Throwable error, TrainingBatch batch, ActorRef<WireEnvelope> replyTo, long attachment)
             implements NoSerializationVerificationNeeded { }
 
     private record Pending(TrainingBatch batch, ActorRef<WireEnvelope> replyTo) { }
@@ -80,6 +80,8 @@ public final class JobEntity extends AbstractBehavior<Object> {
     private long nextStep;
     private boolean computing;
     private long errors;
+    /** Bumped whenever the device (re-)attaches: results computed for an earlier attachment are dropped. */
+    private long attachment;
 
     public static Behavior<WireEnvelope> create(String jobId, ComputePool pool, WireMapping wire, int maxPending) {
         return Behaviors.<Object>setup(ctx -> new JobEntity(ctx, jobId, pool, wire, maxPending)).narrow();
@@ -138,8 +140,9 @@ public final class JobEntity extends AbstractBehavior<Object> {
     }
 
     private void onStart(JobSpec s, ActorRef<WireEnvelope> replyTo) {
+        JobSpec base = s.toBuilder().setJobId(jobId).clearResumeStep().clearDeviceVersion().build();
         if (spec != null) {
-            if (!spec.equals(s.toBuilder().setJobId(jobId).build())) {
+            if (!spec.equals(base)) {
                 throw new ProtocolException(ErrorCode.MALFORMED_MESSAGE, "job " + jobId + " already runs with another spec");
             }
         } else {
@@ -153,7 +156,7 @@ public final class JobEntity extends AbstractBehavior<Object> {
             if (a.isEmpty()) {
                 throw new ProtocolException(ErrorCode.MALFORMED_MESSAGE, "job " + jobId + ": a job needs at least one adapter");
             }
-            this.spec = s.toBuilder().setJobId(jobId).build();
+            this.spec = base;
             this.model = m;
             this.adapters = a;
             this.interval = Math.max(1, s.getInterval());
@@ -165,6 +168,16 @@ public final class JobEntity extends AbstractBehavior<Object> {
             getContext().getLog().info("job {}: started on {} with {} adapters, I={}, {}", jobId, s.getBaseModel(), a.size(), interval,
                     s.getMerged() ? "merged" : "unmerged");
         }
+        // (Re-)attachment: the device says where it stands; what was queued or computing for an
+        // earlier attachment is dropped, it resubmits from resume_step. If it holds a newer
+        // version than this job (the job restarted, or missed the last update), computing waits
+        // for that version, which the device re-sends next.
+        attachment++;
+        pending.clear();
+        partialUpdate.clear();
+        computing = false;
+        nextStep = s.getResumeStep();
+        computedWithVersion = s.getDeviceVersion() > version ? interval : Math.max(0, Math.min(interval, nextStep - version * interval));
         replyTo.tell(new WireEnvelope(jobId, JobStarted.newBuilder().setJobId(jobId).setAdapterVersion(version).setNextStep(nextStep).build(),
                 getContext().getSelf().narrow()));
     }
@@ -223,12 +236,16 @@ public final class JobEntity extends AbstractBehavior<Object> {
             return;
         }
         computing = true;
+        long att = attachment;
         getContext().pipeToSelf(pool.compute(spec.getBaseModel(), input, oneHot,
                         List.of(new HiddenGradientEngine.Segment((int) input.size(0), view))),
-                (result, error) -> error == null ? new Computed(result, p.batch(), p.replyTo()) : new ComputeFailed(error, p.batch(), p.replyTo()));
+                (result, error) -> error == null ? new Computed(result, p.batch(), p.replyTo(), att) : new ComputeFailed(error, p.batch(), p.replyTo(), att));
     }
 
     private Behavior<Object> onComputed(Computed c) {
+        if (c.attachment() != attachment) {
+            return this; // computed for a device session that has since re-attached
+        }
         computing = false;
         nextStep++;
         computedWithVersion++;
@@ -240,6 +257,9 @@ public final class JobEntity extends AbstractBehavior<Object> {
     }
 
     private Behavior<Object> onComputeFailed(ComputeFailed f) {
+        if (f.attachment() != attachment) {
+            return this;
+        }
         computing = false;
         nextStep++;
         Throwable cause = f.error() instanceof java.util.concurrent.CompletionException && f.error().getCause() != null ? f.error().getCause() : f.error();
@@ -258,9 +278,14 @@ public final class JobEntity extends AbstractBehavior<Object> {
         if (u.getVersion() <= version) {
             return; // already applied: updates are idempotent by version
         }
-        if (u.getVersion() != version + 1) {
-            throw new ProtocolException(ErrorCode.STALE_UPDATE, "job " + jobId + " holds version " + version + "; update " + u.getVersion()
-                    + " skips " + (version + 1));
+        // Parameters and merged deltas are absolute (not increments), so a newer version may skip
+        // versions this job never saw (after a restart); all layers of one version must agree.
+        if (!partialUpdate.isEmpty() && partialUpdate.values().iterator().next().getVersion() != u.getVersion()) {
+            AdapterUpdate other = partialUpdate.values().iterator().next();
+            if (u.getVersion() < other.getVersion()) {
+                return; // an older, incomplete version: superseded
+            }
+            partialUpdate.clear();
         }
         // Validate before keeping it, so that a bad layer update never half-applies a version.
         if (u.hasParameters()) {
@@ -285,8 +310,8 @@ public final class JobEntity extends AbstractBehavior<Object> {
                 merged.get(lu.getLayer()).apply(wire.decodeFinite(lu.getMergedDelta(), "merged delta of layer " + lu.getLayer()));
             }
         }
+        version = u.getVersion();
         partialUpdate.clear();
-        version++;
         computedWithVersion = 0;
         rebuildView();
         tryCompute();
