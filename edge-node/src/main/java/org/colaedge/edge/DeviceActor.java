@@ -176,14 +176,17 @@ public final class DeviceActor extends AbstractBehavior<DeviceActor.Command> {
         inFlight--;
         stepsDone++;
         lastLoss = hg.getLoss();
+        // Checkpoint first, then send: a device killed in between resumes with the version it
+        // never sent and re-sends it on re-attaching; the reverse order could leave the job a
+        // version ahead of the device.
         if (learner.accept(step)) {
-            sendUpdate(hg.getStep());
             saveCheckpoint();
+            sendUpdate(hg.getStep());
         }
         if (stepsDone == batches.size()) {
             if (learner.flush()) {
-                sendUpdate(hg.getStep());
                 saveCheckpoint();
+                sendUpdate(hg.getStep());
             }
             finished = true;
             if (onFinished != null) {

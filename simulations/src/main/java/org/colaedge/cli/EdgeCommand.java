@@ -46,6 +46,9 @@ final class EdgeCommand implements Callable<Integer> {
     @Option(names = "--user", defaultValue = "0", description = "Which partition of the data this device owns (default: ${DEFAULT-VALUE}).")
     int user;
 
+    @Option(names = "--checkpoint", description = "Local checkpoint file: written after every adapter update; if it exists, the device resumes from it.")
+    java.nio.file.Path checkpoint;
+
     @Option(names = "--hostname", description = "Address other nodes reach this node at.")
     String hostname;
 
@@ -57,6 +60,29 @@ final class EdgeCommand implements Callable<Integer> {
 
     @picocli.CommandLine.Spec
     picocli.CommandLine.Model.CommandSpec spec;
+
+    /** This device's batches for all epochs: its partition, reshuffled each epoch from a seed (reproducible). */
+    List<DeviceActor.LocalBatch> deviceBatches(Split data, int[] mine, long[] shape) {
+        List<DeviceActor.LocalBatch> batches = new ArrayList<>();
+        SplittableRandom rng = new SplittableRandom(options.seed * 31 + user);
+        for (int e = 0; e < options.epochs; e++) {
+            int[] order = mine.clone();
+            for (int i = order.length - 1; i > 0; i--) {
+                int j = rng.nextInt(i + 1);
+                int t = order[i];
+                order[i] = order[j];
+                order[j] = t;
+            }
+            for (int from = 0; from < order.length; from += options.batch) {
+                int[] rows = java.util.Arrays.copyOfRange(order, from, Math.min(order.length, from + options.batch));
+                long[] s = new long[shape.length + 1];
+                s[0] = rows.length;
+                System.arraycopy(shape, 0, s, 1, shape.length);
+                batches.add(new DeviceActor.LocalBatch(data.train().features(rows).reshape('c', s), data.train().labelsOneHot(rows)));
+            }
+        }
+        return batches;
+    }
 
     @Override
     public Integer call() throws Exception {
@@ -75,25 +101,7 @@ final class EdgeCommand implements Callable<Integer> {
         for (Adapter a : plan.create(architecture, options.seed + user).values()) {
             js.addAdapters(org.colaedge.common.wire.WireMapping.toProto(a.spec()));
         }
-        List<DeviceActor.LocalBatch> batches = new ArrayList<>();
-        SplittableRandom rng = new SplittableRandom(options.seed * 31 + user);
-        long[] shape = architecture.inputShape();
-        for (int e = 0; e < options.epochs; e++) {
-            int[] order = mine.clone();
-            for (int i = order.length - 1; i > 0; i--) {
-                int j = rng.nextInt(i + 1);
-                int t = order[i];
-                order[i] = order[j];
-                order[j] = t;
-            }
-            for (int from = 0; from < order.length; from += options.batch) {
-                int[] rows = java.util.Arrays.copyOfRange(order, from, Math.min(order.length, from + options.batch));
-                long[] s = new long[shape.length + 1];
-                s[0] = rows.length;
-                System.arraycopy(shape, 0, s, 1, shape.length);
-                batches.add(new DeviceActor.LocalBatch(data.train().features(rows).reshape('c', s), data.train().labelsOneHot(rows)));
-            }
-        }
+        List<DeviceActor.LocalBatch> batches = deviceBatches(data, mine, architecture.inputShape());
         long steps = batches.size();
         ActorSystem<Void> system = Nodes.start(Behaviors.empty(), Nodes.config("edge", hostname, port, seed));
         try {
@@ -112,7 +120,7 @@ final class EdgeCommand implements Callable<Integer> {
             WireMapping wire = new WireMapping(new TensorCodec(system.settings().config().getBytes("colaedge.cluster.maximum-message-size")));
             var jobRef = ClusterSharding.get(system).entityRefFor(JobEntity.TYPE_KEY, job);
             system.systemActorOf(DeviceActor.create(deviceId, jobRef, js.build(), batches, options.optimizer(steps / Math.max(1, options.interval)),
-                    wire, onFinished), "device-" + deviceId, DeviceActor.DISPATCHER);
+                    wire, onFinished, checkpoint), "device-" + deviceId, DeviceActor.DISPATCHER);
             DeviceActor.State s = finished.get(Math.max(10, steps) * 60, TimeUnit.SECONDS);
             double secs = (System.nanoTime() - start) / 1e9;
             out.printf("device %s finished: %d steps, adapter version %d, last batch loss %.4f, %d error(s)%s; %.1f s, %.0f samples/s%n",
