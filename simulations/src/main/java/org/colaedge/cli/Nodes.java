@@ -5,12 +5,7 @@ import com.typesafe.config.ConfigFactory;
 import java.util.Map;
 import org.apache.pekko.actor.typed.ActorSystem;
 import org.apache.pekko.actor.typed.Behavior;
-import org.apache.pekko.cluster.sharding.typed.javadsl.ClusterSharding;
-import org.apache.pekko.cluster.sharding.typed.javadsl.Entity;
-import org.colaedge.common.wire.TensorCodec;
-import org.colaedge.common.wire.WireMapping;
-import org.colaedge.coordinator.actors.ComputePool;
-import org.colaedge.coordinator.actors.JobEntity;
+import org.colaedge.coordinator.actors.JobSharding;
 import org.colaedge.coordinator.model.BaseModel;
 
 /** Starting real cluster nodes: configuration (HOCON + environment overrides) and job sharding. */
@@ -46,11 +41,7 @@ final class Nodes {
 
     /** Job entities live on coordinator nodes; other nodes get a proxy. */
     static void initJobs(ActorSystem<?> system, Map<String, BaseModel> models) {
-        ComputePool pool = new ComputePool(system, models);
-        WireMapping wire = new WireMapping(new TensorCodec(system.settings().config().getBytes("colaedge.cluster.maximum-message-size")));
-        int maxPending = system.settings().config().getInt("colaedge.coordinator.max-pending-batches");
-        ClusterSharding.get(system).init(Entity.of(JobEntity.TYPE_KEY, ctx -> JobEntity.create(ctx.getEntityId(), pool, wire, maxPending))
-                .withRole("coordinator"));
+        JobSharding.init(system, models);
     }
 
     static ActorSystem<Void> start(Behavior<Void> guardian, Config config) {

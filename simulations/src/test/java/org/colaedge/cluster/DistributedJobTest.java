@@ -23,7 +23,8 @@ import org.colaedge.common.cluster.WireEnvelope;
 import org.colaedge.common.learning.OptimizerConfig;
 import org.colaedge.common.wire.TensorCodec;
 import org.colaedge.common.wire.WireMapping;
-import org.colaedge.coordinator.actors.ComputePool;
+import org.colaedge.coordinator.actors.JobSharding;
+import org.colaedge.coordinator.actors.ModelBatcher;
 import org.colaedge.coordinator.actors.JobEntity;
 import org.colaedge.coordinator.model.BaseModel;
 import org.colaedge.coordinator.training.AdapterPlan;
@@ -69,9 +70,7 @@ class DistributedJobTest {
     }
 
     static void initSharding(ActorSystem<?> system) {
-        ComputePool pool = new ComputePool(system, Map.of("mlp-test", MODEL));
-        ClusterSharding.get(system).init(Entity.of(JobEntity.TYPE_KEY, ctx -> JobEntity.create(ctx.getEntityId(), pool, WIRE, 8))
-                .withRole("coordinator"));
+        JobSharding.init(system, Map.of("mlp-test", MODEL));
     }
 
     @BeforeAll
@@ -197,6 +196,15 @@ class DistributedJobTest {
             data.get(d).forEach(local::step);
             assertThat(maxRel(state.parameters(), local.device(0).adapters())).as("device " + d).isLessThan(1e-5);
         }
+        // Jobs on one node shared forward/backward passes: some pass carried more than one job's batch.
+        int most = 0;
+        for (ActorTestKit kit : List.of(coordinator, coordinator2)) {
+            TestProbe<ModelBatcher.Stats> stats = kit.createTestProbe();
+            var batcher = kit.system().classicSystem().actorSelection("/system/batcher-mlp-test");
+            batcher.tell(new ModelBatcher.GetStats(stats.getRef()), org.apache.pekko.actor.ActorRef.noSender());
+            most = Math.max(most, stats.expectMessageClass(ModelBatcher.Stats.class, Duration.ofSeconds(10)).maxSegmentsInOnePass());
+        }
+        assertThat(most).isGreaterThan(1);
     }
 
     @Test

@@ -3,7 +3,6 @@ package org.colaedge.coordinator.actors;
 import java.util.ArrayDeque;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
-import java.util.List;
 import java.util.Map;
 import org.apache.pekko.actor.NoSerializationVerificationNeeded;
 import org.apache.pekko.actor.typed.ActorRef;
@@ -22,7 +21,6 @@ import org.colaedge.common.learning.MergedWeight;
 import org.colaedge.common.wire.ProtocolException;
 import org.colaedge.common.wire.WireMapping;
 import org.colaedge.coordinator.model.BaseModel;
-import org.colaedge.coordinator.model.HiddenGradientEngine;
 import org.colaedge.coordinator.model.ModelView;
 import org.colaedge.coordinator.model.SlotView;
 import org.colaedge.proto.v1.AdapterUpdate;
@@ -54,16 +52,14 @@ public final class JobEntity extends AbstractBehavior<Object> {
 
     public static final EntityTypeKey<WireEnvelope> TYPE_KEY = EntityTypeKey.create(WireEnvelope.class, "ColaJob");
 
-    private record Computed(HiddenGradientEngine.StepResult result, TrainingBatch batch, ActorRef<WireEnvelope> replyTo, long attachment)
-            implements NoSerializationVerificationNeeded { }
-
-    private record ComputeFailed(Throwable error, TrainingBatch batch, ActorRef<WireEnvelope> replyTo, long attachment)
-            implements NoSerializationVerificationNeeded { }
+    /** What a compute request carries through the batcher and back. */
+    private record Token(TrainingBatch batch, ActorRef<WireEnvelope> replyTo, long attachment) { }
 
     private record Pending(TrainingBatch batch, ActorRef<WireEnvelope> replyTo) { }
 
     private final String jobId;
     private final ComputePool pool;
+    private final Map<String, ActorRef<ModelBatcher.Command>> batchers;
     private final WireMapping wire;
     private final int maxPending;
     private final ArrayDeque<Pending> pending = new ArrayDeque<>();
@@ -83,14 +79,21 @@ public final class JobEntity extends AbstractBehavior<Object> {
     /** Bumped whenever the device (re-)attaches: results computed for an earlier attachment are dropped. */
     private long attachment;
 
-    public static Behavior<WireEnvelope> create(String jobId, ComputePool pool, WireMapping wire, int maxPending) {
-        return Behaviors.<Object>setup(ctx -> new JobEntity(ctx, jobId, pool, wire, maxPending)).narrow();
+    /**
+     * @param pool     the node's base models (for set-up)
+     * @param batchers the node's {@link ModelBatcher} per base model, which compute the steps
+     */
+    public static Behavior<WireEnvelope> create(String jobId, ComputePool pool, Map<String, ActorRef<ModelBatcher.Command>> batchers,
+                                                WireMapping wire, int maxPending) {
+        return Behaviors.<Object>setup(ctx -> new JobEntity(ctx, jobId, pool, batchers, wire, maxPending)).narrow();
     }
 
-    private JobEntity(ActorContext<Object> context, String jobId, ComputePool pool, WireMapping wire, int maxPending) {
+    private JobEntity(ActorContext<Object> context, String jobId, ComputePool pool, Map<String, ActorRef<ModelBatcher.Command>> batchers,
+                      WireMapping wire, int maxPending) {
         super(context);
         this.jobId = jobId;
         this.pool = pool;
+        this.batchers = batchers;
         this.wire = wire;
         this.maxPending = maxPending;
     }
@@ -99,8 +102,7 @@ public final class JobEntity extends AbstractBehavior<Object> {
     public Receive<Object> createReceive() {
         return newReceiveBuilder()
                 .onMessage(WireEnvelope.class, this::onEnvelope)
-                .onMessage(Computed.class, this::onComputed)
-                .onMessage(ComputeFailed.class, this::onComputeFailed)
+                .onMessage(ModelBatcher.Computed.class, this::onComputed)
                 .build();
     }
 
@@ -236,35 +238,27 @@ public final class JobEntity extends AbstractBehavior<Object> {
             return;
         }
         computing = true;
-        long att = attachment;
-        getContext().pipeToSelf(pool.compute(spec.getBaseModel(), input, oneHot,
-                        List.of(new HiddenGradientEngine.Segment((int) input.size(0), view))),
-                (result, error) -> error == null ? new Computed(result, p.batch(), p.replyTo(), att) : new ComputeFailed(error, p.batch(), p.replyTo(), att));
+        batchers.get(spec.getBaseModel()).tell(new ModelBatcher.Compute(input, oneHot, view, new Token(p.batch(), p.replyTo(), attachment),
+                getContext().getSelf().narrow()));
     }
 
-    private Behavior<Object> onComputed(Computed c) {
-        if (c.attachment() != attachment) {
+    private Behavior<Object> onComputed(ModelBatcher.Computed c) {
+        Token t = (Token) c.token();
+        if (t.attachment() != attachment) {
             return this; // computed for a device session that has since re-attached
         }
         computing = false;
         nextStep++;
-        computedWithVersion++;
-        var seg = c.result().segments().get(0);
-        HiddenGradients hg = wire.hiddenGradients(jobId, spec.getDeviceId(), c.batch().getStep(), version, seg.loss(), seg.hidden(), DType.FLOAT32);
-        c.replyTo().tell(new WireEnvelope(jobId, hg, getContext().getSelf().narrow()));
-        tryCompute();
-        return this;
-    }
-
-    private Behavior<Object> onComputeFailed(ComputeFailed f) {
-        if (f.attachment() != attachment) {
-            return this;
+        if (c.error() != null) {
+            ErrorCode code = c.error() instanceof IllegalArgumentException ? ErrorCode.SHAPE_MISMATCH : ErrorCode.INTERNAL;
+            reject(t.replyTo(), new ProtocolException(code, "step " + t.batch().getStep() + ": " + c.error().getMessage(), c.error()),
+                    t.batch().getStep());
+        } else {
+            computedWithVersion++;
+            var seg = c.result();
+            HiddenGradients hg = wire.hiddenGradients(jobId, spec.getDeviceId(), t.batch().getStep(), version, seg.loss(), seg.hidden(), DType.FLOAT32);
+            t.replyTo().tell(new WireEnvelope(jobId, hg, getContext().getSelf().narrow()));
         }
-        computing = false;
-        nextStep++;
-        Throwable cause = f.error() instanceof java.util.concurrent.CompletionException && f.error().getCause() != null ? f.error().getCause() : f.error();
-        ErrorCode code = cause instanceof IllegalArgumentException ? ErrorCode.SHAPE_MISMATCH : ErrorCode.INTERNAL;
-        reject(f.replyTo(), new ProtocolException(code, "step " + f.batch().getStep() + ": " + cause.getMessage(), cause), f.batch().getStep());
         tryCompute();
         return this;
     }
