@@ -163,6 +163,12 @@ public final class DeviceActor extends AbstractBehavior<DeviceActor.Command> {
             } else if (payload instanceof ErrorReply error) {
                 errors.add(error.getCode() + ": " + error.getMessage());
                 getContext().getLog().warn("device {}: coordinator refused: {} {}", deviceId, error.getCode(), error.getMessage());
+                if (!awaitingStart && error.getStep() == stepsDone && inFlight > 0 && error.getCode() != org.colaedge.proto.v1.ErrorCode.OVERLOADED) {
+                    // The coordinator rejected this step's batch for good (bad data): skip it, as the job did.
+                    inFlight--;
+                    stepsDone++;
+                    afterStep(error.getStep());
+                }
             }
         } catch (ProtocolException | IllegalArgumentException e) {
             errors.add(e.getMessage());
@@ -183,10 +189,15 @@ public final class DeviceActor extends AbstractBehavior<DeviceActor.Command> {
             saveCheckpoint();
             sendUpdate(hg.getStep());
         }
+        afterStep(hg.getStep());
+    }
+
+    /** After a step is answered (or skipped): finish after the last one, else submit more. */
+    private void afterStep(long step) {
         if (stepsDone == batches.size()) {
             if (learner.flush()) {
                 saveCheckpoint();
-                sendUpdate(hg.getStep());
+                sendUpdate(step);
             }
             finished = true;
             if (onFinished != null) {

@@ -249,6 +249,24 @@ class DistributedJobTest {
     }
 
     @Test
+    void aBatchTheCoordinatorRejectsIsSkippedAndTrainingGoesOn() {
+        AdapterPlan plan = new AdapterPlan(AdapterKind.LOW_RANK, 3, 1f, List.of());
+        OptimizerConfig sgd = OptimizerConfig.sgd(0.05);
+        List<Batch> clean = batches(8, 8, 9);
+        List<Batch> withBad = new ArrayList<>(clean);
+        INDArray nan = clean.get(3).input().dup();
+        nan.putScalar(2, 5, Float.NaN);
+        withBad.add(3, new Batch(nan, clean.get(3).oneHot(), clean.get(3).users()));
+        DeviceActor.State state = train("job-skip", plan, 1, false, sgd, withBad, 11);
+        assertThat(state.errors()).hasSize(1).allMatch(e -> e.startsWith("NON_FINITE_VALUES"));
+        assertThat(state.stepsDone()).isEqualTo(9);
+        assertThat(state.version()).isEqualTo(8);
+        ColaLocalTrainer local = new ColaLocalTrainer(MODEL, plan, 1, Mode.ALONE, false, 1, sgd, 11);
+        clean.forEach(local::step);
+        assertThat(maxRel(state.parameters(), local.device(0).adapters())).isLessThan(1e-5);
+    }
+
+    @Test
     void badInputGetsAnErrorReplyAndTheJobKeepsWorking() {
         TestProbe<WireEnvelope> probe = edge.createTestProbe();
         var job = ClusterSharding.get(edge.system()).entityRefFor(JobEntity.TYPE_KEY, "job-bad");

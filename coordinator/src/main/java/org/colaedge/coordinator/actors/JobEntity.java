@@ -198,7 +198,7 @@ public final class JobEntity extends AbstractBehavior<Object> {
             throw new ProtocolException(ErrorCode.MALFORMED_MESSAGE, "job " + jobId + ": expected step " + expected + ", got " + b.getStep());
         }
         if (pending.size() >= maxPending) {
-            throw new ProtocolException(ErrorCode.MESSAGE_TOO_LARGE, "job " + jobId + ": " + pending.size()
+            throw new ProtocolException(ErrorCode.OVERLOADED, "job " + jobId + ": " + pending.size()
                     + " batches already wait for an adapter update; slow down");
         }
         pending.add(new Pending(b, replyTo));
