@@ -4,7 +4,7 @@ import picocli.CommandLine.Command;
 
 /** {@code colaedge bench ...}: benchmarks that print figures (never timed unit tests). */
 @Command(name = "bench", mixinStandardHelpOptions = true,
-        header = "Benchmarks that print their figures (codec, coordinator).",
+        header = "Benchmarks that print their figures (codec, coordinator, wire).",
         description = "Benchmarks that print their figures.",
         subcommands = {BenchCodecCommand.class, BenchCoordinatorCommand.class, BenchWireCommand.class})
 final class BenchCommand implements Runnable {
