@@ -129,7 +129,14 @@ class DistributedJobTest {
 
     private TestProbe<DeviceActor.State> start(ActorTestKit edge, String jobId, AdapterPlan plan, int interval, boolean merged,
                                                OptimizerConfig opt, List<Batch> data, long seed, java.nio.file.Path checkpoint, String actorName) {
-        JobSpec.Builder spec = JobSpec.newBuilder().setJobId(jobId).setBaseModel("mlp-test").setInterval(interval).setMerged(merged);
+        return start(edge, jobId, plan, interval, merged, opt, data, seed, checkpoint, actorName, "");
+    }
+
+    private TestProbe<DeviceActor.State> start(ActorTestKit edge, String jobId, AdapterPlan plan, int interval, boolean merged,
+                                               OptimizerConfig opt, List<Batch> data, long seed, java.nio.file.Path checkpoint, String actorName,
+                                               String group) {
+        JobSpec.Builder spec = JobSpec.newBuilder().setJobId(jobId).setBaseModel("mlp-test").setInterval(interval).setMerged(merged)
+                .setGroupId(group);
         for (Adapter a : plan.create(MODEL, seed).values()) {
             spec.addAdapters(WireMapping.toProto(a.spec()));
         }
@@ -264,6 +271,55 @@ class DistributedJobTest {
         ColaLocalTrainer local = new ColaLocalTrainer(MODEL, plan, 1, Mode.ALONE, false, 1, sgd, 11);
         clean.forEach(local::step);
         assertThat(maxRel(state.parameters(), local.device(0).adapters())).isLessThan(1e-5);
+    }
+
+    @Test
+    void aCollaborationGroupServesTheSampleWeightedMeanOfItsMembersAdapters() {
+        AdapterPlan plan = new AdapterPlan(AdapterKind.LINEAR, 0, 1f, List.of());
+        OptimizerConfig sgd = OptimizerConfig.sgd(0.05);
+        // An observer joins the group like a job (no samples, so no weight) to see what the group serves.
+        TestProbe<WireEnvelope> observer = edge.createTestProbe();
+        var groupRef = ClusterSharding.get(edge.system()).entityRefFor(org.colaedge.coordinator.actors.GroupEntity.TYPE_KEY, "group-1");
+        JobSpec.Builder join = JobSpec.newBuilder().setBaseModel("mlp-test").setMerged(true);
+        plan.create(MODEL, 0).values().forEach(a -> join.addAdapters(WireMapping.toProto(a.spec())));
+        groupRef.tell(new WireEnvelope("observer", join.build(), observer.getRef()));
+
+        int[] rows = {6, 10};
+        List<TestProbe<DeviceActor.State>> probes = new ArrayList<>();
+        for (int d = 0; d < 2; d++) {
+            probes.add(start(d == 0 ? edge : edge2, "job-col-" + d, plan, 1, true, sgd, batches(5, rows[d], 40 + d), 50 + d, null,
+                    "device-col-" + d, "group-1"));
+        }
+        List<DeviceActor.State> states = new ArrayList<>();
+        for (TestProbe<DeviceActor.State> p : probes) {
+            DeviceActor.State st = p.expectMessageClass(DeviceActor.State.class, Duration.ofSeconds(60));
+            assertThat(st.errors()).isEmpty();
+            states.add(st);
+        }
+        // 10 device versions in all: the group's version 10 is the mean of both devices' final adapters,
+        // weighted by the samples each trained on (5 x 6 and 5 x 10).
+        Map<String, INDArray> served = new java.util.HashMap<>();
+        observer.awaitAssert(Duration.ofSeconds(30), () -> {
+            WireEnvelope e = observer.receiveMessage(Duration.ofSeconds(5));
+            var u = e.payloadAs(org.colaedge.proto.v1.AdapterUpdate.class);
+            if (u.getVersion() == 10) {
+                served.put(u.getLayer(), WIRE.codec().decode(u.getMergedDelta()));
+            }
+            assertThat(served).hasSize(3);
+            return null;
+        });
+        double w0 = 30.0 / 80;
+        double w1 = 50.0 / 80;
+        for (String layer : served.keySet()) {
+            INDArray w0p = states.get(0).parameters().get(layer);
+            INDArray w1p = states.get(1).parameters().get(layer);
+            long inOut = MODEL.weight(layer).length();
+            INDArray expected = w0p.get(org.nd4j.linalg.indexing.NDArrayIndex.point(0), org.nd4j.linalg.indexing.NDArrayIndex.interval(0, inOut)).mul(w0)
+                    .add(w1p.get(org.nd4j.linalg.indexing.NDArrayIndex.point(0), org.nd4j.linalg.indexing.NDArrayIndex.interval(0, inOut)).mul(w1))
+                    .reshape(MODEL.weight(layer).shape());
+            assertThat(served.get(layer).sub(expected).amaxNumber().doubleValue() / expected.amaxNumber().doubleValue())
+                    .as("group mean of layer " + layer).isLessThan(1e-5);
+        }
     }
 
     @Test

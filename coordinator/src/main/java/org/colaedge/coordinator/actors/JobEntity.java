@@ -78,19 +78,29 @@ public final class JobEntity extends AbstractBehavior<Object> {
     private long errors;
     /** Bumped whenever the device (re-)attaches: results computed for an earlier attachment are dropped. */
     private long attachment;
+    /** Collaboration: the group entity, the group's mean deltas per layer, their version, samples since the last update. */
+    private final java.util.function.Function<String, org.apache.pekko.actor.typed.RecipientRef<WireEnvelope>> groups;
+    private org.apache.pekko.actor.typed.RecipientRef<WireEnvelope> group;
+    private final Map<String, AdapterUpdate> groupPartial = new HashMap<>();
+    private final Map<String, INDArray[]> groupDelta = new HashMap<>();
+    private long groupVersion;
+    private long samplesSinceUpdate;
 
     /**
      * @param pool     the node's base models (for set-up)
      * @param batchers the node's {@link ModelBatcher} per base model, which compute the steps
      */
     public static Behavior<WireEnvelope> create(String jobId, ComputePool pool, Map<String, ActorRef<ModelBatcher.Command>> batchers,
-                                                WireMapping wire, int maxPending) {
-        return Behaviors.<Object>setup(ctx -> new JobEntity(ctx, jobId, pool, batchers, wire, maxPending)).narrow();
+                                                WireMapping wire, int maxPending,
+                                                java.util.function.Function<String, org.apache.pekko.actor.typed.RecipientRef<WireEnvelope>> groups) {
+        return Behaviors.<Object>setup(ctx -> new JobEntity(ctx, jobId, pool, batchers, wire, maxPending, groups)).narrow();
     }
 
     private JobEntity(ActorContext<Object> context, String jobId, ComputePool pool, Map<String, ActorRef<ModelBatcher.Command>> batchers,
-                      WireMapping wire, int maxPending) {
+                      WireMapping wire, int maxPending,
+                      java.util.function.Function<String, org.apache.pekko.actor.typed.RecipientRef<WireEnvelope>> groups) {
         super(context);
+        this.groups = groups;
         this.jobId = jobId;
         this.pool = pool;
         this.batchers = batchers;
@@ -162,13 +172,22 @@ public final class JobEntity extends AbstractBehavior<Object> {
             this.model = m;
             this.adapters = a;
             this.interval = Math.max(1, s.getInterval());
+            if (!s.getGroupId().isEmpty()) {
+                if (!s.getMerged()) {
+                    throw new ProtocolException(ErrorCode.MALFORMED_MESSAGE, "job " + jobId + ": collaboration merges the group's mean dW; set merged");
+                }
+                group = groups.apply(s.getGroupId());
+            }
             if (s.getMerged()) {
                 merged = new LinkedHashMap<>();
                 a.forEach((layer, adapter) -> merged.put(layer, new MergedWeight(m.weight(layer), adapter.spec().scaling())));
             }
             rebuildView();
-            getContext().getLog().info("job {}: started on {} with {} adapters, I={}, {}", jobId, s.getBaseModel(), a.size(), interval,
-                    s.getMerged() ? "merged" : "unmerged");
+            getContext().getLog().info("job {}: started on {} with {} adapters, I={}, {}{}", jobId, s.getBaseModel(), a.size(), interval,
+                    s.getMerged() ? "merged" : "unmerged", group == null ? "" : ", group " + s.getGroupId());
+        }
+        if (group != null) {
+            group.tell(new WireEnvelope(jobId, spec, getContext().getSelf().narrow()));
         }
         // (Re-)attachment: the device says where it stands; what was queued or computing for an
         // earlier attachment is dropped, it resubmits from resume_step. If it holds a newer
@@ -256,6 +275,7 @@ public final class JobEntity extends AbstractBehavior<Object> {
         } else {
             computedWithVersion++;
             var seg = c.result();
+            samplesSinceUpdate += seg.rows();
             HiddenGradients hg = wire.hiddenGradients(jobId, spec.getDeviceId(), t.batch().getStep(), version, seg.loss(), seg.hidden(), DType.FLOAT32);
             t.replyTo().tell(new WireEnvelope(jobId, hg, getContext().getSelf().narrow()));
         }
@@ -265,6 +285,10 @@ public final class JobEntity extends AbstractBehavior<Object> {
 
     private void onUpdate(AdapterUpdate u, ActorRef<WireEnvelope> replyTo) {
         requireStarted();
+        if (group != null && u.getJobId().equals(spec.getGroupId())) {
+            onGroupUpdate(u);
+            return;
+        }
         Adapter a = adapters.get(u.getLayer());
         if (a == null) {
             throw new ProtocolException(ErrorCode.SHAPE_MISMATCH, "job " + jobId + " has no adapter on layer '" + u.getLayer() + "'");
@@ -304,11 +328,41 @@ public final class JobEntity extends AbstractBehavior<Object> {
                 merged.get(lu.getLayer()).apply(wire.decodeFinite(lu.getMergedDelta(), "merged delta of layer " + lu.getLayer()));
             }
         }
+        if (group != null) {
+            // Contribute the device's new version to the group, weighted by the samples it rests on.
+            for (AdapterUpdate lu : partialUpdate.values()) {
+                group.tell(new WireEnvelope(jobId, lu.toBuilder().setSamples(samplesSinceUpdate).build(), getContext().getSelf().narrow()));
+            }
+            samplesSinceUpdate = 0;
+        }
         version = u.getVersion();
         partialUpdate.clear();
         computedWithVersion = 0;
         rebuildView();
         tryCompute();
+    }
+
+    /** The group's new mean: applied when every layer of its version has arrived. */
+    private void onGroupUpdate(AdapterUpdate u) {
+        if (u.getVersion() <= groupVersion) {
+            return;
+        }
+        if (!groupPartial.isEmpty() && groupPartial.values().iterator().next().getVersion() != u.getVersion()) {
+            groupPartial.clear();
+        }
+        requireMergedDeltaShape(u);
+        groupPartial.put(u.getLayer(), u);
+        if (groupPartial.size() < adapters.size()) {
+            return;
+        }
+        for (AdapterUpdate lu : groupPartial.values()) {
+            INDArray dW = wire.decodeFinite(lu.getMergedDelta(), "group delta of layer " + lu.getLayer());
+            INDArray dB = lu.hasMergedBiasDelta() ? wire.decodeFinite(lu.getMergedBiasDelta(), "group bias delta of " + lu.getLayer()) : null;
+            groupDelta.put(lu.getLayer(), new INDArray[] {dW, dB});
+        }
+        groupVersion = u.getVersion();
+        groupPartial.clear();
+        rebuildView();
     }
 
     private void requireMergedDeltaShape(AdapterUpdate u) {
@@ -325,7 +379,13 @@ public final class JobEntity extends AbstractBehavior<Object> {
     private void rebuildView() {
         Map<String, SlotView> slots = new LinkedHashMap<>();
         for (Map.Entry<String, Adapter> e : adapters.entrySet()) {
-            if (merged == null) {
+            if (group != null) {
+                Adapter a = e.getValue();
+                INDArray[] d = groupDelta.get(e.getKey());
+                INDArray w = d == null ? model.weight(e.getKey()) : org.colaedge.common.learning.Merging.merge(model.weight(e.getKey()), d[0], a.spec().scaling());
+                INDArray bias = d == null || d[1] == null ? model.bias(e.getKey()) : model.bias(e.getKey()).add(d[1].mul(a.spec().scaling()));
+                slots.put(e.getKey(), new SlotView.Merged(w, bias));
+            } else if (merged == null) {
                 slots.put(e.getKey(), new SlotView.Unmerged(e.getValue().copy()));
             } else {
                 Adapter a = e.getValue();
@@ -334,7 +394,7 @@ public final class JobEntity extends AbstractBehavior<Object> {
                 slots.put(e.getKey(), new SlotView.Merged(merged.get(e.getKey()).merged(), bias));
             }
         }
-        view = new ModelView(jobId + "@v" + version, slots);
+        view = new ModelView(jobId + "@v" + version + (group == null ? "" : "/g" + groupVersion), slots);
     }
 
     private void requireStarted() {

@@ -33,8 +33,11 @@ public final class JobSharding {
         }
         WireMapping wire = new WireMapping(new TensorCodec(c.getBytes("colaedge.cluster.maximum-message-size")));
         int maxPending = c.getInt("colaedge.coordinator.max-pending-batches");
-        ClusterSharding.get(system).init(Entity.of(JobEntity.TYPE_KEY,
-                        ctx -> JobEntity.create(ctx.getEntityId(), pool, Map.copyOf(batchers), wire, maxPending))
+        ClusterSharding sharding = ClusterSharding.get(system);
+        sharding.init(Entity.of(GroupEntity.TYPE_KEY, ctx -> GroupEntity.create(ctx.getEntityId(), wire)).withRole("coordinator"));
+        sharding.init(Entity.of(JobEntity.TYPE_KEY,
+                        ctx -> JobEntity.create(ctx.getEntityId(), pool, Map.copyOf(batchers), wire, maxPending,
+                                group -> sharding.entityRefFor(GroupEntity.TYPE_KEY, group)))
                 .withRole("coordinator"));
     }
 }
