@@ -4,14 +4,13 @@ import com.google.protobuf.InvalidProtocolBufferException;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.security.MessageDigest;
-import java.security.NoSuchAlgorithmException;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import org.colaedge.common.adapter.ConvGeometry;
+import org.colaedge.common.wire.ChecksummedFile;
 import org.colaedge.common.wire.MalformedTensorException;
 import org.colaedge.common.wire.TensorCodec;
 import org.colaedge.proto.v1.BaseModelFile;
@@ -26,15 +25,14 @@ import org.colaedge.proto.v1.ReluLayer;
 import org.nd4j.linalg.api.ndarray.INDArray;
 
 /**
- * Saves and loads base models: "CEBM", format version 1, SHA-256 of the payload, then a
- * {@code colaedge.v1.BaseModelFile} protobuf with raw little-endian tensors. A DL4J
+ * Saves and loads base models: a {@link ChecksummedFile} ("CEBM", SHA-256) whose payload is a
+ * format-version byte (1) and a {@code colaedge.v1.BaseModelFile} protobuf with raw little-endian tensors. A DL4J
  * {@code ModelSerializer} zip is recognised and imported through {@link Dl4jImport}.
  */
 public final class BaseModelFiles {
 
-    private static final byte[] MAGIC = {'C', 'E', 'B', 'M'};
+    private static final String MAGIC = "CEBM";
     private static final byte FORMAT_VERSION = 1;
-    private static final int HEADER = MAGIC.length + 1 + 32;
 
     private BaseModelFiles() {
     }
@@ -52,19 +50,11 @@ public final class BaseModelFiles {
             b.addWeights(NamedTensor.newBuilder().setName(layer + "/W").setTensor(codec.encode(model.weight(layer))));
             b.addWeights(NamedTensor.newBuilder().setName(layer + "/b").setTensor(codec.encode(model.bias(layer))));
         }
-        byte[] payload = b.build().toByteArray();
-        byte[] out = new byte[HEADER + payload.length];
-        System.arraycopy(MAGIC, 0, out, 0, MAGIC.length);
-        out[MAGIC.length] = FORMAT_VERSION;
-        System.arraycopy(sha256(payload), 0, out, MAGIC.length + 1, 32);
-        System.arraycopy(payload, 0, out, HEADER, payload.length);
-        Path parent = file.toAbsolutePath().getParent();
-        if (parent != null) {
-            Files.createDirectories(parent);
-        }
-        Path tmp = file.resolveSibling(file.getFileName() + ".tmp");
-        Files.write(tmp, out);
-        Files.move(tmp, file, java.nio.file.StandardCopyOption.REPLACE_EXISTING, java.nio.file.StandardCopyOption.ATOMIC_MOVE);
+        byte[] proto = b.build().toByteArray();
+        byte[] payload = new byte[proto.length + 1];
+        payload[0] = FORMAT_VERSION;
+        System.arraycopy(proto, 0, payload, 1, proto.length);
+        ChecksummedFile.write(file, MAGIC, payload);
     }
 
     /** Loads a ColA Edge model file or imports a DL4J ModelSerializer zip. */
@@ -76,16 +66,15 @@ public final class BaseModelFiles {
         if (all.length >= 2 && all[0] == 'P' && all[1] == 'K') {
             return Dl4jImport.load(file);
         }
-        if (all.length < HEADER || !Arrays.equals(Arrays.copyOf(all, MAGIC.length), MAGIC)) {
+        if (all.length < 4 || !new String(all, 0, 4, java.nio.charset.StandardCharsets.US_ASCII).equals(MAGIC)) {
             throw new IOException(file + " is neither a ColA Edge base model (magic CEBM) nor a DL4J model zip");
         }
-        if (all[MAGIC.length] != FORMAT_VERSION) {
-            throw new IOException(file + " has model format version " + all[MAGIC.length] + "; this build reads version " + FORMAT_VERSION);
+        byte[] checked = ChecksummedFile.read(file, MAGIC);
+        if (checked.length == 0 || checked[0] != FORMAT_VERSION) {
+            throw new IOException(file + " has model format version " + (checked.length == 0 ? "none" : checked[0])
+                    + "; this build reads version " + FORMAT_VERSION);
         }
-        byte[] payload = Arrays.copyOfRange(all, HEADER, all.length);
-        if (!Arrays.equals(sha256(payload), Arrays.copyOfRange(all, MAGIC.length + 1, HEADER))) {
-            throw new IOException(file + " is corrupt: its SHA-256 does not match the stored one (truncated or modified); recreate it");
-        }
+        byte[] payload = Arrays.copyOfRange(checked, 1, checked.length);
         try {
             return fromProto(BaseModelFile.parseFrom(payload), file.toString());
         } catch (InvalidProtocolBufferException | MalformedTensorException | IllegalArgumentException e) {
@@ -150,13 +139,5 @@ public final class BaseModelFiles {
             m.setFlatten(FlattenLayer.getDefaultInstance());
         }
         return m.build();
-    }
-
-    private static byte[] sha256(byte[] data) {
-        try {
-            return MessageDigest.getInstance("SHA-256").digest(data);
-        } catch (NoSuchAlgorithmException e) {
-            throw new IllegalStateException(e);
-        }
     }
 }
