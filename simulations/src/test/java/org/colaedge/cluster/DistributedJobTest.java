@@ -356,6 +356,10 @@ class DistributedJobTest {
         ErrorReply nonFinite = probe.expectMessageClass(WireEnvelope.class, Duration.ofSeconds(20)).payloadAs(ErrorReply.class);
         assertThat(nonFinite.getCode()).isEqualTo(ErrorCode.NON_FINITE_VALUES);
 
+        // An error is never answered with an error (no ping-pong between entities).
+        job.tell(new WireEnvelope("d", ErrorReply.newBuilder().setCode(ErrorCode.INTERNAL).setMessage("x").build(), probe.getRef()));
+        probe.expectNoMessage(Duration.ofMillis(500));
+
         job.tell(new WireEnvelope("d", early.toBuilder().setStep(2).build(), probe.getRef()));
         WireEnvelope ok = probe.expectMessageClass(WireEnvelope.class, Duration.ofSeconds(20));
         assertThat(ok.payload()).isInstanceOf(org.colaedge.proto.v1.HiddenGradients.class);

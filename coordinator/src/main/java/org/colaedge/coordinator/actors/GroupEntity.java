@@ -60,7 +60,10 @@ public final class GroupEntity extends AbstractBehavior<WireEnvelope> {
 
     private Behavior<WireEnvelope> onEnvelope(WireEnvelope e) {
         try {
-            if (e.payload() instanceof JobSpec s) {
+            if (e.payload() instanceof org.colaedge.proto.v1.ErrorReply error) {
+                // never answer an error with an error
+                getContext().getLog().warn("group {}: error from {}: {} {}", groupId, e.senderId(), error.getCode(), error.getMessage());
+            } else if (e.payload() instanceof JobSpec s) {
                 join(e.senderId(), s, e.replyTo());
             } else if (e.payload() instanceof AdapterUpdate u) {
                 contribute(e.senderId(), u);

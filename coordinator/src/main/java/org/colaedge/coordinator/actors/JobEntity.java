@@ -28,6 +28,7 @@ import org.colaedge.proto.v1.DType;
 import org.colaedge.proto.v1.DeviceHello;
 import org.colaedge.proto.v1.DeviceRegistered;
 import org.colaedge.proto.v1.ErrorCode;
+import org.colaedge.proto.v1.ErrorReply;
 import org.colaedge.proto.v1.HiddenGradients;
 import org.colaedge.proto.v1.JobSpec;
 import org.colaedge.proto.v1.JobStarted;
@@ -85,6 +86,7 @@ public final class JobEntity extends AbstractBehavior<Object> {
     private final Map<String, INDArray[]> groupDelta = new HashMap<>();
     private long groupVersion;
     private long samplesSinceUpdate;
+    private final java.util.List<AdapterUpdate> lastContribution = new java.util.ArrayList<>();
 
     /**
      * @param pool     the node's base models (for set-up)
@@ -118,7 +120,9 @@ public final class JobEntity extends AbstractBehavior<Object> {
 
     private Behavior<Object> onEnvelope(WireEnvelope e) {
         try {
-            if (e.payload() instanceof DeviceHello hello) {
+            if (e.payload() instanceof ErrorReply error) {
+                onError(e.senderId(), error);
+            } else if (e.payload() instanceof DeviceHello hello) {
                 onHello(hello, e.replyTo());
             } else if (e.payload() instanceof JobSpec s) {
                 onStart(s, e.replyTo());
@@ -139,6 +143,20 @@ public final class JobEntity extends AbstractBehavior<Object> {
             reject(e.replyTo(), new ProtocolException(ErrorCode.INTERNAL, "job " + jobId + ": " + ex, ex), -1);
         }
         return this;
+    }
+
+    /** Errors are never answered (no error ping-pong); a group that lost its state gets this member again. */
+    private void onError(String from, ErrorReply error) {
+        if (group != null && from.equals(spec.getGroupId()) && error.getCode() == ErrorCode.UNKNOWN_JOB) {
+            getContext().getLog().info("job {}: group {} lost its state; joining again", jobId, from);
+            group.tell(new WireEnvelope(jobId, spec, getContext().getSelf().narrow()));
+            for (AdapterUpdate u : lastContribution) {
+                group.tell(new WireEnvelope(jobId, u, getContext().getSelf().narrow()));
+            }
+        } else {
+            errors++;
+            getContext().getLog().warn("job {}: error from {}: {} {}", jobId, from, error.getCode(), error.getMessage());
+        }
     }
 
     private void onHello(DeviceHello hello, ActorRef<WireEnvelope> replyTo) {
@@ -330,8 +348,11 @@ public final class JobEntity extends AbstractBehavior<Object> {
         }
         if (group != null) {
             // Contribute the device's new version to the group, weighted by the samples it rests on.
+            lastContribution.clear();
             for (AdapterUpdate lu : partialUpdate.values()) {
-                group.tell(new WireEnvelope(jobId, lu.toBuilder().setSamples(samplesSinceUpdate).build(), getContext().getSelf().narrow()));
+                AdapterUpdate contribution = lu.toBuilder().setSamples(samplesSinceUpdate).build();
+                lastContribution.add(contribution);
+                group.tell(new WireEnvelope(jobId, contribution, getContext().getSelf().narrow()));
             }
             samplesSinceUpdate = 0;
         }

@@ -34,7 +34,11 @@ public final class JobSharding {
         WireMapping wire = new WireMapping(new TensorCodec(c.getBytes("colaedge.cluster.maximum-message-size")));
         int maxPending = c.getInt("colaedge.coordinator.max-pending-batches");
         ClusterSharding sharding = ClusterSharding.get(system);
-        sharding.init(Entity.of(GroupEntity.TYPE_KEY, ctx -> GroupEntity.create(ctx.getEntityId(), wire)).withRole("coordinator"));
+        // A group's state (its members' latest adapters and sample counts) is not held anywhere else:
+        // groups are never passivated for idleness. Jobs are (Pekko's default idle strategy): their
+        // devices rebuild them on return.
+        sharding.init(Entity.of(GroupEntity.TYPE_KEY, ctx -> GroupEntity.create(ctx.getEntityId(), wire)).withRole("coordinator")
+                .withSettings(org.apache.pekko.cluster.sharding.typed.ClusterShardingSettings.create(system).withNoPassivationStrategy()));
         sharding.init(Entity.of(JobEntity.TYPE_KEY,
                         ctx -> JobEntity.create(ctx.getEntityId(), pool, Map.copyOf(batchers), wire, maxPending,
                                 group -> sharding.entityRefFor(GroupEntity.TYPE_KEY, group)))
