@@ -92,7 +92,7 @@ final class EdgeCommand implements Callable<Integer> {
         }
         Split data = options.data();
         int[] mine = options.partition(data.train().labels())[user];
-        BaseModel architecture = options.baseModel(new long[] {1, 28, 28}, data.train().classes());
+        BaseModel architecture = options.baseModel(data.train().classes());
         AdapterPlan plan = new AdapterPlan(options.adapter, options.rank, options.scaling, new ArrayList<>(options.mlpHidden));
         String job = jobId == null ? "job-" + deviceId : jobId;
         JobSpec.Builder js = JobSpec.newBuilder().setJobId(job).setDeviceId(deviceId)

@@ -40,7 +40,7 @@ final class PretrainCommand implements Callable<Integer> {
     public Integer call() throws Exception {
         PrintWriter w = spec.commandLine().getOut();
         Split data = options.data();
-        BaseModel base = options.baseModel("cnn".equals(options.model) ? new long[] {1, 28, 28} : new long[] {784}, data.train().classes());
+        BaseModel base = options.baseModel(data.train().classes());
         TrainingLoop loop = new TrainingLoop(data.train(), data.test(), new int[][] {data.train().allIndices()}, options.batch,
                 base.inputShape(), options.seed);
         FullTrainer t = (FullTrainer) options.trainer(TrainerKind.FULL, base, loop.stepsPerEpoch());

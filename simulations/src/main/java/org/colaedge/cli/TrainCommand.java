@@ -40,8 +40,7 @@ final class TrainCommand implements Callable<Integer> {
     public Integer call() throws Exception {
         PrintWriter out = spec.commandLine().getOut();
         Split data = options.data();
-        long[] inputShape = "cnn".equals(options.model) && options.baseFile == null ? new long[] {1, 28, 28} : null;
-        BaseModel base = options.baseModel(inputShape == null ? new long[] {784} : inputShape, data.train().classes());
+        BaseModel base = options.baseModel(data.train().classes());
         int[][] users = options.partition(data.train().labels());
         TrainingLoop loop = new TrainingLoop(data.train(), data.test(), users, options.batch, base.inputShape(), options.seed);
         Trainer t = options.trainer(trainer, base, loop.stepsPerEpoch());

@@ -142,7 +142,8 @@ final class TrainOptions {
         return out;
     }
 
-    BaseModel baseModel(long[] inputShape, int classesCount) throws java.io.IOException {
+    /** The base model: from --base-file, or the --model architecture, random frozen, for 28x28 inputs. */
+    BaseModel baseModel(int classesCount) throws java.io.IOException {
         if (baseFile != null) {
             BaseModel m = BaseModelFiles.load(baseFile);
             if (m.classes() != classesCount) {
@@ -155,7 +156,7 @@ final class TrainOptions {
         return switch (model) {
             case "linear" -> BaseModel.linear(new long[] {784}, classesCount, baseSeed);
             case "mlp" -> BaseModel.mlp(new long[] {784}, List.of(128, 256), classesCount, baseSeed);
-            case "cnn" -> BaseModel.cnn(inputShape.length == 3 ? inputShape : new long[] {1, 28, 28}, List.of(64, 128, 256, 512), classesCount, baseSeed);
+            case "cnn" -> BaseModel.cnn(new long[] {1, 28, 28}, List.of(64, 128, 256, 512), classesCount, baseSeed);
             default -> throw new IllegalArgumentException("--model: unknown base '" + model + "' (linear, mlp, cnn)");
         };
     }

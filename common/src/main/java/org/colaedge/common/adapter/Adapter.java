@@ -5,6 +5,7 @@ import java.util.Collections;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.SplittableRandom;
+import org.colaedge.common.NdArrays;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.factory.Nd4j;
@@ -194,11 +195,7 @@ public abstract class Adapter {
 
     /** Fills a parameter with U(-bound, bound) from a seeded stream (platform independent). */
     protected static void fillUniform(INDArray target, double bound, SplittableRandom rng) {
-        float[] values = new float[(int) target.length()];
-        for (int i = 0; i < values.length; i++) {
-            values[i] = (float) ((rng.nextDouble() * 2 - 1) * bound);
-        }
-        target.assign(Nd4j.create(values, target.shape(), 'c'));
+        target.assign(NdArrays.uniform(rng, bound, target.shape()));
     }
 
     /**

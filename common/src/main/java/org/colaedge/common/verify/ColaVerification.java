@@ -146,7 +146,7 @@ public final class ColaVerification {
             Map<String, Adapter> out = new LinkedHashMap<>();
             for (AdapterSpec s : specs) {
                 Adapter a = Adapters.create(s);
-                a.params().addi(ReferenceNetwork.uniform(rng, 0.3, 1, a.numParams()));
+                a.params().addi(org.colaedge.common.NdArrays.uniform(rng, 0.3, 1, a.numParams()));
                 out.put(s.layer(), a);
             }
             return out;

@@ -7,6 +7,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.SplittableRandom;
+import org.colaedge.common.NdArrays;
 import org.colaedge.common.adapter.Adapter;
 import org.colaedge.common.adapter.AdapterKind;
 import org.colaedge.common.adapter.ConvGeometry;
@@ -96,8 +97,8 @@ public final class ReferenceNetwork {
                 out = c.outChannels();
             }
             double bound = 1.0 / Math.sqrt(fanIn);
-            baseWeights.put(l.name(), uniform(rng, bound, wShape));
-            baseBiases.put(l.name(), uniform(rng, bound, out));
+            baseWeights.put(l.name(), NdArrays.uniform(rng, bound, wShape));
+            baseBiases.put(l.name(), NdArrays.uniform(rng, bound, out));
         }
         for (Adapter a : adapters.values()) {
             if (mode == Mode.MERGED && !a.mergeable()) {
@@ -276,14 +277,6 @@ public final class ReferenceNetwork {
                 .build();
     }
 
-    static INDArray uniform(SplittableRandom rng, double bound, long... shape) {
-        long n = Arrays.stream(shape).reduce(1, (p, q) -> p * q);
-        float[] v = new float[(int) n];
-        for (int i = 0; i < v.length; i++) {
-            v[i] = (float) ((rng.nextDouble() * 2 - 1) * bound);
-        }
-        return Nd4j.create(v, shape, 'c');
-    }
 
     static INDArray gaussian(SplittableRandom rng, long... shape) {
         long n = Arrays.stream(shape).reduce(1, (p, q) -> p * q);

@@ -7,6 +7,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.SplittableRandom;
+import org.colaedge.common.NdArrays;
 import org.colaedge.common.adapter.ConvGeometry;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.factory.Nd4j;
@@ -188,18 +189,9 @@ public final class BaseModel {
             long[] shape = weightShape(l);
             long fanIn = Arrays.stream(shape).reduce(1, (p, q) -> p * q) / (l instanceof LayerSpec.Dense ? shape[1] : shape[0]);
             double bound = 1.0 / Math.sqrt(fanIn);
-            w.put(l.name(), uniform(rng, bound, shape));
-            b.put(l.name(), uniform(rng, bound, l instanceof LayerSpec.Dense ? shape[1] : shape[0]));
+            w.put(l.name(), NdArrays.uniform(rng, bound, shape));
+            b.put(l.name(), NdArrays.uniform(rng, bound, l instanceof LayerSpec.Dense ? shape[1] : shape[0]));
         }
         return new BaseModel(name, inputShape, layers, w, b);
-    }
-
-    private static INDArray uniform(SplittableRandom rng, double bound, long... shape) {
-        long n = Arrays.stream(shape).reduce(1, (p, q) -> p * q);
-        float[] v = new float[Math.toIntExact(n)];
-        for (int i = 0; i < v.length; i++) {
-            v[i] = (float) ((rng.nextDouble() * 2 - 1) * bound);
-        }
-        return Nd4j.create(v, shape, 'c');
     }
 }
