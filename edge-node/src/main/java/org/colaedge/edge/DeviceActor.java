@@ -50,11 +50,22 @@ public final class DeviceActor extends AbstractBehavior<DeviceActor.Command> {
 
     private record FromCoordinator(WireEnvelope envelope) implements Command { }
 
+    /** Emulated link: the earliest queued message is due. */
+    private enum LinkTick implements Command { INSTANCE }
+
+    /** A message on the emulated link and when it arrives. */
+    private record InTransit(long dueNanos, long seq, WireEnvelope envelope, boolean up) { }
+
     /** Ask for the device's state (local use: tests, monitoring). */
     public record GetState(ActorRef<State> replyTo) implements Command, NoSerializationVerificationNeeded { }
 
-    /** A snapshot: adapter version, steps answered, copies of the parameters, errors received. */
-    public record State(long version, long stepsDone, boolean finished, double lastLoss, Map<String, INDArray> parameters, List<String> errors)
+    /**
+     * A snapshot: adapter version, steps answered, copies of the parameters, errors received, time
+     * spent in gradient learning (emulated slowness included). {@code finished} is false when the
+     * device stopped early (an emulated crash, see {@link DeviceProfile#crashAtStep()}).
+     */
+    public record State(String deviceId, long version, long stepsDone, boolean finished, double lastLoss, Map<String, INDArray> parameters,
+                        List<String> errors, long busyMicros)
             implements NoSerializationVerificationNeeded { }
 
     /** One local training batch: inputs and one-hot labels. */
@@ -63,7 +74,15 @@ public final class DeviceActor extends AbstractBehavior<DeviceActor.Command> {
     private final String deviceId;
     private final RecipientRef<WireEnvelope> job;
     private final JobSpec spec;
-    private final List<LocalBatch> batches;
+    private final DeviceData batches;
+    private final DeviceProfile profile;
+    private final org.apache.pekko.actor.typed.javadsl.TimerScheduler<Command> timers;
+    private final java.util.PriorityQueue<InTransit> link = new java.util.PriorityQueue<>(
+            java.util.Comparator.comparingLong(InTransit::dueNanos).thenComparingLong(InTransit::seq));
+    private long linkSeq;
+    private long uplinkFreeAt;
+    private long downlinkFreeAt;
+    private long busyNanos;
     private final GradientLearner learner;
     private final WireMapping wire;
     private final ActorRef<WireEnvelope> self;
@@ -89,17 +108,37 @@ public final class DeviceActor extends AbstractBehavior<DeviceActor.Command> {
      */
     public static Behavior<Command> create(String deviceId, RecipientRef<WireEnvelope> job, JobSpec spec, List<LocalBatch> batches,
                                            OptimizerConfig optimizer, WireMapping wire, ActorRef<State> onFinished, Path checkpoint) {
-        return Behaviors.setup(ctx -> new DeviceActor(ctx, deviceId, job, spec, batches, optimizer, wire, onFinished, checkpoint));
+        return create(deviceId, job, spec, DeviceData.of(batches), optimizer, wire, onFinished, checkpoint, DeviceProfile.IDEAL);
     }
 
-    private DeviceActor(ActorContext<Command> context, String deviceId, RecipientRef<WireEnvelope> job, JobSpec spec,
-                        List<LocalBatch> batches, OptimizerConfig optimizer, WireMapping wire, ActorRef<State> onFinished,
-                        Path checkpoint) throws java.io.IOException {
+    /**
+     * @param data       the device's batches, by step
+     * @param onFinished told the device's state when it has answered its last step (or crashed, per {@code profile})
+     * @param checkpoint local checkpoint file (null: none); if it exists the device resumes from it
+     * @param profile    emulated speed, link and crash (simulations); {@link DeviceProfile#IDEAL} for a real device
+     */
+    public static Behavior<Command> create(String deviceId, RecipientRef<WireEnvelope> job, JobSpec spec, DeviceData data,
+                                           OptimizerConfig optimizer, WireMapping wire, ActorRef<State> onFinished, Path checkpoint,
+                                           DeviceProfile profile) {
+        return Behaviors.setup(ctx -> Behaviors.withTimers(timers -> {
+            try {
+                return new DeviceActor(ctx, timers, deviceId, job, spec, data, optimizer, wire, onFinished, checkpoint, profile);
+            } catch (java.io.IOException e) {
+                throw new java.io.UncheckedIOException(e);
+            }
+        }));
+    }
+
+    private DeviceActor(ActorContext<Command> context, org.apache.pekko.actor.typed.javadsl.TimerScheduler<Command> timers, String deviceId,
+                        RecipientRef<WireEnvelope> job, JobSpec spec, DeviceData batches, OptimizerConfig optimizer, WireMapping wire,
+                        ActorRef<State> onFinished, Path checkpoint, DeviceProfile profile) throws java.io.IOException {
         super(context);
+        this.timers = timers;
+        this.profile = profile;
         this.deviceId = deviceId;
         this.job = job;
         this.spec = spec.toBuilder().setDeviceId(deviceId).build();
-        this.batches = List.copyOf(batches);
+        this.batches = batches;
         this.wire = wire;
         this.onFinished = onFinished;
         List<Adapter> adapters = new ArrayList<>();
@@ -115,14 +154,14 @@ public final class DeviceActor extends AbstractBehavior<DeviceActor.Command> {
                     stepsDone, learner.version());
         }
         this.self = context.messageAdapter(WireEnvelope.class, FromCoordinator::new);
-        job.tell(new WireEnvelope(deviceId, DeviceHello.newBuilder().setDeviceId(deviceId).setProtocolVersion(WireMapping.PROTOCOL_VERSION)
+        send(new WireEnvelope(deviceId, DeviceHello.newBuilder().setDeviceId(deviceId).setProtocolVersion(WireMapping.PROTOCOL_VERSION)
                 .setCapabilities(Capabilities.newBuilder().addDtypes(DType.FLOAT32)).build(), self));
         attach();
     }
 
     /** (Re-)attaches to the job: where this device stands, then its latest update again (idempotent by version). */
     private void attach() {
-        job.tell(new WireEnvelope(deviceId, spec.toBuilder().setResumeStep(stepsDone).setDeviceVersion(learner.version()).build(), self));
+        send(new WireEnvelope(deviceId, spec.toBuilder().setResumeStep(stepsDone).setDeviceVersion(learner.version()).build(), self));
         if (learner.version() > 0) {
             sendUpdate(stepsDone - 1);
         }
@@ -132,9 +171,59 @@ public final class DeviceActor extends AbstractBehavior<DeviceActor.Command> {
     @Override
     public Receive<Command> createReceive() {
         return newReceiveBuilder()
-                .onMessage(FromCoordinator.class, this::onWire)
+                .onMessage(FromCoordinator.class, this::onArrival)
+                .onMessageEquals(LinkTick.INSTANCE, this::onLinkTick)
                 .onMessage(GetState.class, this::onGetState)
                 .build();
+    }
+
+    /** Sends to the job, over the emulated link if the profile has one (in order, after any emulated compute delay). */
+    private void send(WireEnvelope e) {
+        if (profile.idealLink() && link.isEmpty() && uplinkFreeAt <= System.nanoTime()) {
+            job.tell(e);
+            return;
+        }
+        long depart = Math.max(System.nanoTime(), uplinkFreeAt) + profile.transferNanos(e.payload().getSerializedSize());
+        uplinkFreeAt = depart;
+        enqueue(new InTransit(depart + profile.latency().toNanos(), linkSeq++, e, true));
+    }
+
+    private Behavior<Command> onArrival(FromCoordinator m) {
+        if (profile.idealLink()) {
+            return onWire(m);
+        }
+        long arrive = Math.max(System.nanoTime(), downlinkFreeAt) + profile.transferNanos(m.envelope().payload().getSerializedSize());
+        downlinkFreeAt = arrive;
+        enqueue(new InTransit(arrive + profile.latency().toNanos(), linkSeq++, m.envelope(), false));
+        return this;
+    }
+
+    private void enqueue(InTransit t) {
+        link.add(t);
+        scheduleLink();
+    }
+
+    private void scheduleLink() {
+        if (!link.isEmpty()) {
+            long wait = Math.max(0, link.peek().dueNanos() - System.nanoTime());
+            timers.startSingleTimer(LinkTick.INSTANCE, java.time.Duration.ofNanos(wait));
+        }
+    }
+
+    /** Delivers every due message by arrival time (monotone per direction, so each direction stays in order). */
+    private Behavior<Command> onLinkTick() {
+        long now = System.nanoTime();
+        Behavior<Command> next = this;
+        while (!link.isEmpty() && link.peek().dueNanos() <= now && next == this) {
+            InTransit t = link.poll();
+            if (t.up()) {
+                job.tell(t.envelope());
+            } else {
+                next = onWire(new FromCoordinator(t.envelope()));
+            }
+        }
+        scheduleLink();
+        return next;
     }
 
     private Behavior<Command> onWire(FromCoordinator m) {
@@ -144,7 +233,7 @@ public final class DeviceActor extends AbstractBehavior<DeviceActor.Command> {
                 awaitingStart = false;
                 nextToSend = stepsDone;
                 inFlight = 0;
-                if (stepsDone >= batches.size()) {
+                if (stepsDone >= batches.steps()) {
                     finished = true; // resumed from a checkpoint of a finished run
                     if (onFinished != null) {
                         onFinished.tell(state());
@@ -155,6 +244,9 @@ public final class DeviceActor extends AbstractBehavior<DeviceActor.Command> {
             } else if (payload instanceof HiddenGradients hg) {
                 if (!awaitingStart && hg.getStep() == stepsDone) {
                     onHiddenGradients(hg);
+                    if (stepsDone == profile.crashAtStep() && !finished) {
+                        return crash();
+                    }
                 }
             } else if (payload instanceof ErrorReply error && error.getCode() == org.colaedge.proto.v1.ErrorCode.UNKNOWN_JOB && !finished) {
                 // The job's entity restarted elsewhere (its node left): re-attach; this device holds the adapters.
@@ -177,6 +269,15 @@ public final class DeviceActor extends AbstractBehavior<DeviceActor.Command> {
         return this;
     }
 
+    /** An emulated crash: stops at once; messages still on the emulated link are lost with it. */
+    private Behavior<Command> crash() {
+        getContext().getLog().info("device {}: emulated crash after step {}", deviceId, stepsDone);
+        if (onFinished != null) {
+            onFinished.tell(state());
+        }
+        return Behaviors.stopped();
+    }
+
     private void onHiddenGradients(HiddenGradients hg) {
         Map<String, HiddenGradient> step = wire.decodeHiddenGradients(hg, layers);
         inFlight--;
@@ -185,7 +286,10 @@ public final class DeviceActor extends AbstractBehavior<DeviceActor.Command> {
         // Checkpoint first, then send: a device killed in between resumes with the version it
         // never sent and re-sends it on re-attaching; the reverse order could leave the job a
         // version ahead of the device.
-        if (learner.accept(step)) {
+        long start = System.nanoTime();
+        boolean update = learner.accept(step);
+        emulateSpeed(System.nanoTime() - start);
+        if (update) {
             saveCheckpoint();
             sendUpdate(hg.getStep());
         }
@@ -194,8 +298,11 @@ public final class DeviceActor extends AbstractBehavior<DeviceActor.Command> {
 
     /** After a step is answered (or skipped): finish after the last one, else submit more. */
     private void afterStep(long step) {
-        if (stepsDone == batches.size()) {
-            if (learner.flush()) {
+        if (stepsDone == batches.steps()) {
+            long start = System.nanoTime();
+            boolean update = learner.flush();
+            emulateSpeed(System.nanoTime() - start);
+            if (update) {
                 saveCheckpoint();
                 sendUpdate(step);
             }
@@ -208,10 +315,19 @@ public final class DeviceActor extends AbstractBehavior<DeviceActor.Command> {
         }
     }
 
+    /** Counts learning time; a slower emulated device holds back what it sends next by the difference. */
+    private void emulateSpeed(long nanos) {
+        long extra = profile.speed() >= 1 ? 0 : (long) (nanos * (1 / profile.speed() - 1));
+        busyNanos += nanos + extra;
+        if (extra > 0) {
+            uplinkFreeAt = Math.max(uplinkFreeAt, System.nanoTime()) + extra;
+        }
+    }
+
     private void sendUpdate(long basedOnStep) {
         for (Adapter a : learner.adapters().values()) {
             AdapterUpdate u = wire.parameterUpdate(spec.getJobId(), deviceId, a, learner.version(), basedOnStep, 0);
-            job.tell(new WireEnvelope(deviceId, u, self));
+            send(new WireEnvelope(deviceId, u, self));
         }
     }
 
@@ -230,11 +346,12 @@ public final class DeviceActor extends AbstractBehavior<DeviceActor.Command> {
     /** Keeps up to I batches in flight: the coordinator never computes more than I steps on one version. */
     private void submit() {
         int window = Math.max(1, spec.getInterval());
-        while (inFlight < window && nextToSend < batches.size()) {
-            LocalBatch b = batches.get((int) nextToSend);
+        while (inFlight < window && nextToSend < batches.steps()) {
+            LocalBatch b = batches.batch(nextToSend);
             TrainingBatch msg = TrainingBatch.newBuilder().setJobId(spec.getJobId()).setDeviceId(deviceId).setStep(nextToSend)
-                    .setInputs(wire.codec().encode(b.input())).setLabels(wire.codec().encode(b.oneHot())).build();
-            job.tell(new WireEnvelope(deviceId, msg, self));
+                    .setInputs(wire.codec().encode(b.input())).setLabels(wire.codec().encode(b.oneHot()))
+                    .setDeviceBusyMicros(busyNanos / 1000).build();
+            send(new WireEnvelope(deviceId, msg, self));
             nextToSend++;
             inFlight++;
         }
@@ -248,6 +365,6 @@ public final class DeviceActor extends AbstractBehavior<DeviceActor.Command> {
     private State state() {
         Map<String, INDArray> params = new LinkedHashMap<>();
         learner.adapters().forEach((k, v) -> params.put(k, v.params().dup()));
-        return new State(learner.version(), stepsDone, finished, lastLoss, params, List.copyOf(errors));
+        return new State(deviceId, learner.version(), stepsDone, finished, lastLoss, params, List.copyOf(errors), busyNanos / 1000);
     }
 }

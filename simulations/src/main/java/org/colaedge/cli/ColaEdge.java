@@ -12,7 +12,8 @@ import picocli.CommandLine.Command;
             "ColA Edge: fine-tuning as a service with Collaborative Adaptation.",
             "A coordinator owning a frozen base model computes hidden gradients; edge devices fit their adapters by gradient learning."
         },
-        subcommands = {VerifyCommand.class, PretrainCommand.class, TrainCommand.class, CoordinatorCommand.class, EdgeCommand.class, BenchCommand.class, CommandLine.HelpCommand.class})
+        subcommands = {VerifyCommand.class, PretrainCommand.class, TrainCommand.class, SimulateCommand.class, CompareCommand.class,
+                CoordinatorCommand.class, EdgeCommand.class, BenchCommand.class, SimEdgeCommand.class, CommandLine.HelpCommand.class})
 public final class ColaEdge implements Runnable {
 
     /** Exit codes shared by all subcommands. */

@@ -2,8 +2,6 @@ package org.colaedge.cli;
 
 import java.io.PrintWriter;
 import java.util.ArrayList;
-import java.util.List;
-import java.util.SplittableRandom;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
@@ -61,27 +59,9 @@ final class EdgeCommand implements Callable<Integer> {
     @picocli.CommandLine.Spec
     picocli.CommandLine.Model.CommandSpec spec;
 
-    /** This device's batches for all epochs: its partition, reshuffled each epoch from a seed (reproducible). */
-    List<DeviceActor.LocalBatch> deviceBatches(Split data, int[] mine, long[] shape) {
-        List<DeviceActor.LocalBatch> batches = new ArrayList<>();
-        SplittableRandom rng = new SplittableRandom(options.seed * 31 + user);
-        for (int e = 0; e < options.epochs; e++) {
-            int[] order = mine.clone();
-            for (int i = order.length - 1; i > 0; i--) {
-                int j = rng.nextInt(i + 1);
-                int t = order[i];
-                order[i] = order[j];
-                order[j] = t;
-            }
-            for (int from = 0; from < order.length; from += options.batch) {
-                int[] rows = java.util.Arrays.copyOfRange(order, from, Math.min(order.length, from + options.batch));
-                long[] s = new long[shape.length + 1];
-                s[0] = rows.length;
-                System.arraycopy(shape, 0, s, 1, shape.length);
-                batches.add(new DeviceActor.LocalBatch(data.train().features(rows).reshape('c', s), data.train().labelsOneHot(rows)));
-            }
-        }
-        return batches;
+    /** This device's partition, reshuffled each epoch from the seed; batches are built when submitted. */
+    org.colaedge.sim.DeviceBatches batches(Split data, int[] mine, long[] shape) {
+        return new org.colaedge.sim.DeviceBatches(data.train(), mine, options.batch, options.epochs, shape, options.seed * 31 + user);
     }
 
     @Override
@@ -101,8 +81,8 @@ final class EdgeCommand implements Callable<Integer> {
         for (Adapter a : plan.create(architecture, options.seed + user).values()) {
             js.addAdapters(org.colaedge.common.wire.WireMapping.toProto(a.spec()));
         }
-        List<DeviceActor.LocalBatch> batches = deviceBatches(data, mine, architecture.inputShape());
-        long steps = batches.size();
+        org.colaedge.sim.DeviceBatches batches = batches(data, mine, architecture.inputShape());
+        long steps = batches.steps();
         ActorSystem<Void> system = Nodes.start(Behaviors.empty(), Nodes.config("edge", hostname, port, seed));
         try {
             Nodes.initJobs(system, java.util.Map.of());
@@ -111,7 +91,7 @@ final class EdgeCommand implements Callable<Integer> {
                     options.adapter, options.interval, options.merge ? ", merged" : "");
             out.flush();
             CompletableFuture<DeviceActor.State> finished = new CompletableFuture<>();
-            long samples = batches.stream().mapToLong(b -> b.input().size(0)).sum();
+            long samples = (long) batches.samples() * options.epochs;
             long start = System.nanoTime();
             var onFinished = system.systemActorOf(Behaviors.<DeviceActor.State>receiveMessage(s -> {
                 finished.complete(s);
@@ -120,7 +100,7 @@ final class EdgeCommand implements Callable<Integer> {
             WireMapping wire = new WireMapping(new TensorCodec(system.settings().config().getBytes("colaedge.cluster.maximum-message-size")));
             var jobRef = ClusterSharding.get(system).entityRefFor(JobEntity.TYPE_KEY, job);
             system.systemActorOf(DeviceActor.create(deviceId, jobRef, js.build(), batches, options.optimizer(steps / Math.max(1, options.interval)),
-                    wire, onFinished, checkpoint), "device-" + deviceId, DeviceActor.DISPATCHER);
+                    wire, onFinished, checkpoint, org.colaedge.edge.DeviceProfile.IDEAL), "device-" + deviceId, DeviceActor.DISPATCHER);
             DeviceActor.State s = finished.get(Math.max(10, steps) * 60, TimeUnit.SECONDS);
             double secs = (System.nanoTime() - start) / 1e9;
             out.printf("device %s finished: %d steps, adapter version %d, last batch loss %.4f, %d error(s)%s; %.1f s, %.0f samples/s%n",

@@ -101,6 +101,44 @@ final class TrainOptions {
     @Option(names = "--test-fraction", defaultValue = "0.142857142857", description = "Share of each class held out for testing (default: 1/7).")
     double testFraction;
 
+    /** The options a scenario stands for (its data, model, adapter and optimizer keys). */
+    static TrainOptions of(org.colaedge.sim.Scenario s) {
+        TrainOptions o = new TrainOptions();
+        o.model = s.model();
+        o.dataset = s.dataset();
+        o.limit = s.limit() > 0 ? s.limit() : null;
+        o.adapter = s.adapter();
+        o.rank = s.rank();
+        o.scaling = s.scaling();
+        o.mlpHidden = new ArrayList<>(s.mlpHidden());
+        o.interval = s.interval();
+        o.merge = s.merge();
+        o.users = s.users();
+        o.mode = s.mode();
+        o.partition = s.partition();
+        o.epochs = s.epochs();
+        o.batch = s.batch();
+        o.optimizer = s.optimizer();
+        o.lr = s.lr();
+        o.momentum = s.momentum();
+        o.weightDecay = s.weightDecay();
+        o.clip = s.clip();
+        o.schedule = s.schedule();
+        o.seed = s.seed();
+        o.testFraction = s.testFraction();
+        return o;
+    }
+
+    /** Everything a simulation run derives from its scenario (the same in every JVM of the run). */
+    static org.colaedge.sim.SimulationSetup setup(org.colaedge.sim.Scenario s) throws java.io.IOException {
+        TrainOptions o = of(s);
+        Split data = o.data();
+        BaseModel base = o.baseModel(data.train().classes());
+        int[][] users = o.partition(data.train().labels());
+        return new org.colaedge.sim.SimulationSetup(s, data, users, base, new AdapterPlan(o.adapter, o.rank, o.scaling, new ArrayList<>(o.mlpHidden)),
+                o::optimizer);
+    }
+
     /** Train and test data after the class filter and limit. */
     Split data() {
         ImageDataset all = idx != null ? Datasets.fromIdx(idx.get(0), idx.get(1)) : Datasets.load(dataset);

@@ -75,16 +75,17 @@ class MultiProcessClusterTest {
             Split data = cmd.options.data();
             int[] mine = cmd.options.partition(data.train().labels())[cmd.user];
             BaseModel base = CoordinatorCommand.builtInModels(10, 424242).get("mlp");
-            List<DeviceActor.LocalBatch> batches = cmd.deviceBatches(data, mine, base.inputShape());
+            org.colaedge.sim.DeviceBatches batches = cmd.batches(data, mine, base.inputShape());
             AdapterPlan plan = new AdapterPlan(cmd.options.adapter, cmd.options.rank, cmd.options.scaling, cmd.options.mlpHidden);
-            ColaLocalTrainer local = new ColaLocalTrainer(base, plan, 1, Mode.ALONE, false, 1, cmd.options.optimizer(batches.size()), 0);
-            for (DeviceActor.LocalBatch b : batches) {
+            ColaLocalTrainer local = new ColaLocalTrainer(base, plan, 1, Mode.ALONE, false, 1, cmd.options.optimizer(batches.steps()), 0);
+            for (long step = 0; step < batches.steps(); step++) {
+                DeviceActor.LocalBatch b = batches.batch(step);
                 local.step(new Batch(b.input(), b.oneHot(), List.of(new UserRows(0, (int) b.input().size(0)))));
             }
-            assertThat(finished).contains("finished: " + batches.size() + " steps, adapter version " + batches.size());
+            assertThat(finished).contains("finished: " + batches.steps() + " steps, adapter version " + batches.steps());
 
             DeviceCheckpoint c = DeviceCheckpoint.parseFrom(ChecksummedFile.read(ckpt, "CECK"));
-            assertThat(c.getVersion()).isEqualTo(batches.size());
+            assertThat(c.getVersion()).isEqualTo(batches.steps());
             TensorCodec codec = new TensorCodec();
             double diff = 0;
             double ref = 0;

@@ -66,6 +66,9 @@ class DistributedJobTest {
                 pekko.actor.serialize-messages = on
                 pekko.cluster.jmx.multi-mbeans-in-same-jvm = on
                 pekko.loglevel = WARNING
+                # a batching window (the default, 0, batches only what arrives during a pass), so the
+                # concurrent jobs' requests meet in one pass in the batching test
+                colaedge.coordinator.batching.max-wait = 20 ms
                 """.formatted(role)));
     }
 

@@ -57,6 +57,8 @@ public final class WireTypes {
             AdapterUpdate.getDefaultInstance(),
             JobSpec.getDefaultInstance(),
             JobStarted.getDefaultInstance(),
+            org.colaedge.proto.v1.StateRequest.getDefaultInstance(),
+            org.colaedge.proto.v1.JobStatus.getDefaultInstance(),
             DeviceCheckpoint.getDefaultInstance(),
             ErrorReply.getDefaultInstance(),
             DenseLayer.getDefaultInstance(),

@@ -129,6 +129,35 @@ public final class TensorCodec {
         return wireType == DataType.FLOAT ? wire : wire.castTo(DataType.FLOAT);
     }
 
+    /**
+     * Whether every element of a well-formed tensor's data is finite, read from its raw
+     * little-endian bits (a non-finite value has all exponent bits set): no array is allocated.
+     */
+    public static boolean allFinite(Tensor tensor) {
+        ByteBuffer b = tensor.getData().asReadOnlyByteBuffer().order(ByteOrder.LITTLE_ENDIAN);
+        switch (tensor.getDtype()) {
+            case FLOAT32 -> {
+                java.nio.IntBuffer ints = b.asIntBuffer();
+                for (int i = 0, n = ints.remaining(); i < n; i++) {
+                    if ((ints.get(i) & 0x7f800000) == 0x7f800000) {
+                        return false;
+                    }
+                }
+            }
+            case FLOAT16, BFLOAT16 -> {
+                int mask = tensor.getDtype() == DType.FLOAT16 ? 0x7c00 : 0x7f80;
+                java.nio.ShortBuffer shorts = b.asShortBuffer();
+                for (int i = 0, n = shorts.remaining(); i < n; i++) {
+                    if ((shorts.get(i) & mask) == mask) {
+                        return false;
+                    }
+                }
+            }
+            default -> throw new MalformedTensorException(Rule.UNKNOWN_DTYPE, "dtype " + tensor.getDtype() + " has no finite check");
+        }
+        return true;
+    }
+
     /** Size in bytes of one element of a wire dtype. */
     public static int bytesPer(DType dtype) {
         return switch (dtype) {

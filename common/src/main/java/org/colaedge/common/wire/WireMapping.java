@@ -3,7 +3,6 @@ package org.colaedge.common.wire;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import org.colaedge.common.NdArrays;
 import org.colaedge.common.adapter.Adapter;
 import org.colaedge.common.adapter.AdapterKind;
 import org.colaedge.common.adapter.AdapterSpec;
@@ -185,7 +184,7 @@ public final class WireMapping {
             ErrorCode code = e.rule() == MalformedTensorException.Rule.TOO_LARGE ? ErrorCode.MESSAGE_TOO_LARGE : ErrorCode.MALFORMED_TENSOR;
             throw new ProtocolException(code, what + ": " + e.getMessage(), e);
         }
-        if (!NdArrays.allFinite(a)) {
+        if (!TensorCodec.allFinite(t)) { // after decode: the tensor is known to be well formed
             throw new ProtocolException(ErrorCode.NON_FINITE_VALUES, what + " contains NaN or Inf");
         }
         return a;

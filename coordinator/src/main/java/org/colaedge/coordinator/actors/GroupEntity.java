@@ -40,6 +40,16 @@ public final class GroupEntity extends AbstractBehavior<WireEnvelope> {
     private final Map<String, Map<String, Adapter>> memberAdapters = new HashMap<>();
     private final Map<String, Long> memberSamples = new HashMap<>();
     private final Map<String, Map<String, AdapterUpdate>> partial = new HashMap<>();
+    /** The decoded parameters of {@link #partial}, so each update is decoded once. */
+    private final Map<String, Map<String, Map<String, INDArray>>> partialParams = new HashMap<>();
+    /**
+     * Running sums per layer of w_k * dW_k and w_k * db_k over the members (w_k: the samples member k's
+     * adapters rest on), and of w_k: a contribution updates them in O(parameters) instead of
+     * re-averaging every member. Recomputed exactly every {@link #EXACT_EVERY} versions.
+     */
+    private final Map<String, INDArray[]> sums = new HashMap<>();
+    private double totalWeight;
+    private static final int EXACT_EVERY = 64;
     private JobSpec shape;
     private long version;
 
@@ -67,8 +77,10 @@ public final class GroupEntity extends AbstractBehavior<WireEnvelope> {
                 join(e.senderId(), s, e.replyTo());
             } else if (e.payload() instanceof AdapterUpdate u) {
                 contribute(e.senderId(), u);
+            } else if (e.payload() instanceof org.colaedge.proto.v1.StateRequest r) {
+                onStateRequest(r, e.replyTo());
             } else {
-                throw new ProtocolException(ErrorCode.MALFORMED_MESSAGE, "group " + groupId + " takes JobSpec and AdapterUpdate");
+                throw new ProtocolException(ErrorCode.MALFORMED_MESSAGE, "group " + groupId + " takes JobSpec, AdapterUpdate and StateRequest");
             }
         } catch (RuntimeException ex) {
             ProtocolException pe = ex instanceof ProtocolException p ? p : new ProtocolException(ErrorCode.MALFORMED_MESSAGE, ex.getMessage(), ex);
@@ -111,57 +123,128 @@ public final class GroupEntity extends AbstractBehavior<WireEnvelope> {
         if (a == null) {
             throw new ProtocolException(ErrorCode.SHAPE_MISMATCH, "group " + groupId + " has no layer '" + u.getLayer() + "'");
         }
-        wire.decodeParameters(a, u.getParameters()); // validate before keeping
+        Map<String, INDArray> decoded = wire.decodeParameters(a, u.getParameters()); // validated before keeping
         Map<String, AdapterUpdate> p = partial.computeIfAbsent(job, k -> new HashMap<>());
+        Map<String, Map<String, INDArray>> pp = partialParams.computeIfAbsent(job, k -> new HashMap<>());
         if (!p.isEmpty() && p.values().iterator().next().getVersion() != u.getVersion()) {
             p.clear();
+            pp.clear();
         }
         p.put(u.getLayer(), u);
+        pp.put(u.getLayer(), decoded);
         if (p.size() < adapters.size()) {
             return;
         }
         long samples = 0;
         for (AdapterUpdate lu : p.values()) {
-            wire.decodeParameters(adapters.get(lu.getLayer()), lu.getParameters()).forEach(adapters.get(lu.getLayer())::setParam);
             samples = Math.max(samples, lu.getSamples());
         }
+        double before = memberSamples.get(job);
+        double after = before + samples;
+        for (Map.Entry<String, Map<String, INDArray>> e : pp.entrySet()) {
+            Adapter target = adapters.get(e.getKey());
+            INDArray[] sum = sums.get(e.getKey());
+            if (sum != null && before > 0) {
+                accumulate(sum, target, -before);
+            }
+            e.getValue().forEach(target::setParam);
+            if (sum != null) {
+                accumulate(sum, target, after);
+            }
+        }
         p.clear();
-        memberSamples.merge(job, samples, Long::sum);
+        pp.clear();
+        memberSamples.put(job, (long) after);
+        totalWeight += after - before;
         version++;
+        if (sums.isEmpty() || version % EXACT_EVERY == 0) {
+            recomputeSums();
+        }
         broadcastTo(new ArrayList<>(members.values()));
+    }
+
+    /** sum += w * (dW, db) of {@code a}, in place. */
+    private static void accumulate(INDArray[] sum, Adapter a, double w) {
+        org.nd4j.linalg.factory.Nd4j.getBlasWrapper().level1().axpy(sum[0].length(), w, a.deltaWeight(), sum[0]);
+        INDArray db = a.deltaBias();
+        if (db != null && sum[1] != null) {
+            org.nd4j.linalg.factory.Nd4j.getBlasWrapper().level1().axpy(sum[1].length(), w, db, sum[1]);
+        }
+    }
+
+    /** The running sums from scratch (bounds the rounding drift of the in-place updates). */
+    private void recomputeSums() {
+        sums.clear();
+        totalWeight = 0;
+        for (Map.Entry<String, Map<String, Adapter>> m : memberAdapters.entrySet()) {
+            double w = memberSamples.get(m.getKey());
+            totalWeight += w;
+            for (Map.Entry<String, Adapter> e : m.getValue().entrySet()) {
+                Adapter a = e.getValue();
+                INDArray[] sum = sums.computeIfAbsent(e.getKey(), k -> new INDArray[] {
+                    org.nd4j.linalg.factory.Nd4j.zeros(a.deltaWeight().dataType(), a.deltaWeight().shape()),
+                    a.deltaBias() == null ? null : org.nd4j.linalg.factory.Nd4j.zeros(a.deltaBias().dataType(), a.deltaBias().shape())});
+                if (w > 0) {
+                    accumulate(sum, a, w);
+                }
+            }
+        }
+    }
+
+    /** The group's version, the samples its mean rests on and, if asked, that mean per layer. */
+    private void onStateRequest(org.colaedge.proto.v1.StateRequest r, ActorRef<WireEnvelope> replyTo) {
+        var b = org.colaedge.proto.v1.JobStatus.newBuilder().setJobId(groupId).setStarted(shape != null).setAdapterVersion(version)
+                .setSamples(memberSamples.values().stream().mapToLong(Long::longValue).sum());
+        if (r.getIncludeAdapters() && shape != null) {
+            b.addAllAdapters(meanUpdates());
+        }
+        replyTo.tell(new WireEnvelope(groupId, b.build(), getContext().getSelf()));
     }
 
     /** Sends the sample-weighted mean dW (and bias delta) of every layer, as group version {@code version}. */
     private void broadcastTo(List<ActorRef<WireEnvelope>> targets) {
-        List<String> jobs = new ArrayList<>(memberAdapters.keySet());
-        double[] weights = new double[jobs.size()];
-        boolean none = true;
-        for (int i = 0; i < weights.length; i++) {
-            weights[i] = memberSamples.get(jobs.get(i));
-            none &= weights[i] == 0;
-        }
-        if (none) {
-            java.util.Arrays.fill(weights, 1);
-        }
-        for (String layer : memberAdapters.get(jobs.get(0)).keySet()) {
-            List<INDArray> dW = new ArrayList<>();
-            List<INDArray> dB = new ArrayList<>();
-            for (String j : jobs) {
-                Adapter a = memberAdapters.get(j).get(layer);
-                dW.add(a.deltaWeight());
-                if (a.deltaBias() != null) {
-                    dB.add(a.deltaBias());
-                }
-            }
-            AdapterUpdate.Builder b = AdapterUpdate.newBuilder().setJobId(groupId).setLayer(layer).setVersion(version)
-                    .setMergedDelta(wire.codec().encode(Merging.weightedMean(dW, weights)));
-            if (!dB.isEmpty()) {
-                b.setMergedBiasDelta(wire.codec().encode(Merging.weightedMean(dB, weights)));
-            }
-            AdapterUpdate msg = b.build();
+        for (AdapterUpdate msg : meanUpdates()) {
             for (ActorRef<WireEnvelope> t : targets) {
                 t.tell(new WireEnvelope(groupId, msg, getContext().getSelf()));
             }
         }
+    }
+
+    /**
+     * The sample-weighted mean dW (and bias delta) of every layer, as merged-delta updates of
+     * version {@code version}; the plain mean while no member has reported samples.
+     */
+    private List<AdapterUpdate> meanUpdates() {
+        if (sums.isEmpty()) {
+            recomputeSums();
+        }
+        List<AdapterUpdate> out = new ArrayList<>();
+        for (String layer : memberAdapters.values().iterator().next().keySet()) {
+            INDArray dW;
+            INDArray dB;
+            if (totalWeight > 0) {
+                INDArray[] sum = sums.get(layer);
+                dW = sum[0].div(totalWeight);
+                dB = sum[1] == null ? null : sum[1].div(totalWeight);
+            } else {
+                List<INDArray> dWs = new ArrayList<>();
+                List<INDArray> dBs = new ArrayList<>();
+                for (Map<String, Adapter> m : memberAdapters.values()) {
+                    dWs.add(m.get(layer).deltaWeight());
+                    if (m.get(layer).deltaBias() != null) {
+                        dBs.add(m.get(layer).deltaBias());
+                    }
+                }
+                dW = Merging.mean(dWs);
+                dB = dBs.isEmpty() ? null : Merging.mean(dBs);
+            }
+            AdapterUpdate.Builder b = AdapterUpdate.newBuilder().setJobId(groupId).setLayer(layer).setVersion(version)
+                    .setMergedDelta(wire.codec().encode(dW));
+            if (dB != null) {
+                b.setMergedBiasDelta(wire.codec().encode(dB));
+            }
+            out.add(b.build());
+        }
+        return out;
     }
 }

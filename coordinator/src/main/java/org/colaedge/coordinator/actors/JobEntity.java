@@ -3,6 +3,7 @@ package org.colaedge.coordinator.actors;
 import java.util.ArrayDeque;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 import org.apache.pekko.actor.NoSerializationVerificationNeeded;
 import org.apache.pekko.actor.typed.ActorRef;
@@ -32,6 +33,8 @@ import org.colaedge.proto.v1.ErrorReply;
 import org.colaedge.proto.v1.HiddenGradients;
 import org.colaedge.proto.v1.JobSpec;
 import org.colaedge.proto.v1.JobStarted;
+import org.colaedge.proto.v1.JobStatus;
+import org.colaedge.proto.v1.StateRequest;
 import org.colaedge.proto.v1.TrainingBatch;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
@@ -65,12 +68,16 @@ public final class JobEntity extends AbstractBehavior<Object> {
     private final int maxPending;
     private final ArrayDeque<Pending> pending = new ArrayDeque<>();
     private final Map<String, AdapterUpdate> partialUpdate = new HashMap<>();
+    /** The decoded parameters of {@link #partialUpdate} (each update is decoded once). */
+    private final Map<String, Map<String, INDArray>> partialParams = new HashMap<>();
 
     private JobSpec spec;
     private BaseModel model;
     private Map<String, Adapter> adapters;
     private Map<String, MergedWeight> merged;
     private ModelView view;
+    /** The view is rebuilt only when a step is computed after a change (not on every group or device update). */
+    private boolean viewStale = true;
     private int interval;
     private long version;
     private long computedWithVersion;
@@ -83,10 +90,19 @@ public final class JobEntity extends AbstractBehavior<Object> {
     private final java.util.function.Function<String, org.apache.pekko.actor.typed.RecipientRef<WireEnvelope>> groups;
     private org.apache.pekko.actor.typed.RecipientRef<WireEnvelope> group;
     private final Map<String, AdapterUpdate> groupPartial = new HashMap<>();
-    private final Map<String, INDArray[]> groupDelta = new HashMap<>();
+    /** The group's latest complete version: its merged-delta updates, one per layer, decoded only when a view is built. */
+    private List<AdapterUpdate> groupUpdates = List.of();
     private long groupVersion;
     private long samplesSinceUpdate;
     private final java.util.List<AdapterUpdate> lastContribution = new java.util.ArrayList<>();
+    /** Running totals for {@code JobStatus}. */
+    private long stepsComputed;
+    private double lossSum;
+    private long stalenessSum;
+    private long rowsComputed;
+    private long bytesReceived;
+    private long bytesSent;
+    private long deviceBusyMicros;
 
     /**
      * @param pool     the node's base models (for set-up)
@@ -130,8 +146,10 @@ public final class JobEntity extends AbstractBehavior<Object> {
                 onBatch(b, e.replyTo());
             } else if (e.payload() instanceof AdapterUpdate u) {
                 onUpdate(u, e.replyTo());
+            } else if (e.payload() instanceof StateRequest r) {
+                onStateRequest(r, e.replyTo());
             } else {
-                throw new ProtocolException(ErrorCode.MALFORMED_MESSAGE, "job " + jobId + " takes DeviceHello, JobSpec, TrainingBatch or AdapterUpdate, not "
+                throw new ProtocolException(ErrorCode.MALFORMED_MESSAGE, "job " + jobId + " takes DeviceHello, JobSpec, TrainingBatch, AdapterUpdate or StateRequest, not "
                         + WireTypes.typeName(e.payload()));
             }
         } catch (ProtocolException ex) {
@@ -196,11 +214,11 @@ public final class JobEntity extends AbstractBehavior<Object> {
                 }
                 group = groups.apply(s.getGroupId());
             }
-            if (s.getMerged()) {
+            if (s.getMerged() && group == null) { // a group member computes with the group's shared model instead
                 merged = new LinkedHashMap<>();
                 a.forEach((layer, adapter) -> merged.put(layer, new MergedWeight(m.weight(layer), adapter.spec().scaling())));
             }
-            rebuildView();
+            viewStale = true;
             getContext().getLog().info("job {}: started on {} with {} adapters, I={}, {}{}", jobId, s.getBaseModel(), a.size(), interval,
                     s.getMerged() ? "merged" : "unmerged", group == null ? "" : ", group " + s.getGroupId());
         }
@@ -214,6 +232,7 @@ public final class JobEntity extends AbstractBehavior<Object> {
         attachment++;
         pending.clear();
         partialUpdate.clear();
+        partialParams.clear();
         computing = false;
         nextStep = s.getResumeStep();
         computedWithVersion = s.getDeviceVersion() > version ? interval : Math.max(0, Math.min(interval, nextStep - version * interval));
@@ -223,6 +242,8 @@ public final class JobEntity extends AbstractBehavior<Object> {
 
     private void onBatch(TrainingBatch b, ActorRef<WireEnvelope> replyTo) {
         requireStarted();
+        bytesReceived += b.getSerializedSize();
+        deviceBusyMicros = Math.max(deviceBusyMicros, b.getDeviceBusyMicros());
         if (!b.getDeviceId().equals(spec.getDeviceId())) {
             throw new ProtocolException(ErrorCode.UNKNOWN_DEVICE, "job " + jobId + " belongs to device '" + spec.getDeviceId()
                     + "', not '" + b.getDeviceId() + "'");
@@ -275,6 +296,15 @@ public final class JobEntity extends AbstractBehavior<Object> {
             return;
         }
         computing = true;
+        if (viewStale) {
+            try {
+                rebuildView();
+            } catch (RuntimeException ex) { // a bad group or device update: keep computing with the last good view
+                errors++;
+                getContext().getLog().warn("job {}: could not build the new adapter view, keeping the previous one: {}", jobId, ex.getMessage());
+            }
+            viewStale = false;
+        }
         batchers.get(spec.getBaseModel()).tell(new ModelBatcher.Compute(input, oneHot, view, new Token(p.batch(), p.replyTo(), attachment),
                 getContext().getSelf().narrow()));
     }
@@ -291,10 +321,15 @@ public final class JobEntity extends AbstractBehavior<Object> {
             reject(t.replyTo(), new ProtocolException(code, "step " + t.batch().getStep() + ": " + c.error().getMessage(), c.error()),
                     t.batch().getStep());
         } else {
+            stalenessSum += computedWithVersion;
             computedWithVersion++;
             var seg = c.result();
             samplesSinceUpdate += seg.rows();
+            stepsComputed++;
+            lossSum += seg.loss();
+            rowsComputed += seg.rows();
             HiddenGradients hg = wire.hiddenGradients(jobId, spec.getDeviceId(), t.batch().getStep(), version, seg.loss(), seg.hidden(), DType.FLOAT32);
+            bytesSent += hg.getSerializedSize();
             t.replyTo().tell(new WireEnvelope(jobId, hg, getContext().getSelf().narrow()));
         }
         tryCompute();
@@ -307,6 +342,7 @@ public final class JobEntity extends AbstractBehavior<Object> {
             onGroupUpdate(u);
             return;
         }
+        bytesReceived += u.getSerializedSize(); // device traffic only: the group's updates are coordinator-internal
         Adapter a = adapters.get(u.getLayer());
         if (a == null) {
             throw new ProtocolException(ErrorCode.SHAPE_MISMATCH, "job " + jobId + " has no adapter on layer '" + u.getLayer() + "'");
@@ -322,10 +358,11 @@ public final class JobEntity extends AbstractBehavior<Object> {
                 return; // an older, incomplete version: superseded
             }
             partialUpdate.clear();
+            partialParams.clear();
         }
         // Validate before keeping it, so that a bad layer update never half-applies a version.
         if (u.hasParameters()) {
-            wire.decodeParameters(a, u.getParameters());
+            partialParams.put(u.getLayer(), wire.decodeParameters(a, u.getParameters()));
         } else if (u.hasMergedDelta()) {
             requireMergedDeltaShape(u);
         } else {
@@ -338,8 +375,8 @@ public final class JobEntity extends AbstractBehavior<Object> {
         for (AdapterUpdate lu : partialUpdate.values()) {
             Adapter target = adapters.get(lu.getLayer());
             if (lu.hasParameters()) {
-                wire.decodeParameters(target, lu.getParameters()).forEach(target::setParam);
-                if (merged != null) {
+                partialParams.get(lu.getLayer()).forEach(target::setParam);
+                if (merged != null && group == null) { // in a group the job computes with the group's mean, not its own merge
                     merged.get(lu.getLayer()).apply(target.deltaWeight());
                 }
             } else {
@@ -358,8 +395,9 @@ public final class JobEntity extends AbstractBehavior<Object> {
         }
         version = u.getVersion();
         partialUpdate.clear();
+        partialParams.clear();
         computedWithVersion = 0;
-        rebuildView();
+        viewStale = true;
         tryCompute();
     }
 
@@ -371,19 +409,36 @@ public final class JobEntity extends AbstractBehavior<Object> {
         if (!groupPartial.isEmpty() && groupPartial.values().iterator().next().getVersion() != u.getVersion()) {
             groupPartial.clear();
         }
-        requireMergedDeltaShape(u);
+        Adapter a = adapters.get(u.getLayer());
+        if (a == null || !u.hasMergedDelta()
+                || !java.util.Arrays.equals(u.getMergedDelta().getShapeList().stream().mapToLong(Long::longValue).toArray(),
+                        model.weight(u.getLayer()).shape())) {
+            throw new ProtocolException(ErrorCode.SHAPE_MISMATCH, "group update of layer " + u.getLayer() + " does not fit job " + jobId);
+        }
         groupPartial.put(u.getLayer(), u);
         if (groupPartial.size() < adapters.size()) {
             return;
         }
-        for (AdapterUpdate lu : groupPartial.values()) {
-            INDArray dW = wire.decodeFinite(lu.getMergedDelta(), "group delta of layer " + lu.getLayer());
-            INDArray dB = lu.hasMergedBiasDelta() ? wire.decodeFinite(lu.getMergedBiasDelta(), "group bias delta of " + lu.getLayer()) : null;
-            groupDelta.put(lu.getLayer(), new INDArray[] {dW, dB});
-        }
+        groupUpdates = List.copyOf(groupPartial.values());
         groupVersion = u.getVersion();
         groupPartial.clear();
-        rebuildView();
+        viewStale = true;
+    }
+
+    /** Where the job stands, with its running totals; with include_adapters, also its adapters' parameters. */
+    private void onStateRequest(StateRequest r, ActorRef<WireEnvelope> replyTo) {
+        JobStatus.Builder b = JobStatus.newBuilder().setJobId(jobId).setStarted(spec != null);
+        if (spec != null) {
+            b.setAdapterVersion(version).setNextStep(nextStep).setGroupVersion(groupVersion).setStepsComputed(stepsComputed)
+                    .setLossSum(lossSum).setStalenessSum(stalenessSum).setSamples(rowsComputed).setBytesReceived(bytesReceived)
+                    .setBytesSent(bytesSent).setDeviceBusyMicros(deviceBusyMicros).setErrors(errors);
+            if (r.getIncludeAdapters()) {
+                for (Adapter a : adapters.values()) {
+                    b.addAdapters(wire.parameterUpdate(jobId, spec.getDeviceId(), a, version, nextStep - 1, 0));
+                }
+            }
+        }
+        replyTo.tell(new WireEnvelope(jobId, b.build(), getContext().getSelf().narrow()));
     }
 
     private void requireMergedDeltaShape(AdapterUpdate u) {
@@ -398,15 +453,13 @@ public final class JobEntity extends AbstractBehavior<Object> {
     }
 
     private void rebuildView() {
+        if (group != null) {
+            view = pool.groupView(spec.getBaseModel() + "/" + spec.getGroupId(), groupVersion, this::buildGroupView);
+            return;
+        }
         Map<String, SlotView> slots = new LinkedHashMap<>();
         for (Map.Entry<String, Adapter> e : adapters.entrySet()) {
-            if (group != null) {
-                Adapter a = e.getValue();
-                INDArray[] d = groupDelta.get(e.getKey());
-                INDArray w = d == null ? model.weight(e.getKey()) : org.colaedge.common.learning.Merging.merge(model.weight(e.getKey()), d[0], a.spec().scaling());
-                INDArray bias = d == null || d[1] == null ? model.bias(e.getKey()) : model.bias(e.getKey()).add(d[1].mul(a.spec().scaling()));
-                slots.put(e.getKey(), new SlotView.Merged(w, bias));
-            } else if (merged == null) {
+            if (merged == null) {
                 slots.put(e.getKey(), new SlotView.Unmerged(e.getValue().copy()));
             } else {
                 Adapter a = e.getValue();
@@ -416,6 +469,24 @@ public final class JobEntity extends AbstractBehavior<Object> {
             }
         }
         view = new ModelView(jobId + "@v" + version + (group == null ? "" : "/g" + groupVersion), slots);
+    }
+
+    /** W + alpha * the group's mean dW (and b + alpha * mean db) per layer; the base before the group's first version. */
+    private ModelView buildGroupView() {
+        Map<String, SlotView> slots = new LinkedHashMap<>();
+        Map<String, AdapterUpdate> byLayer = new HashMap<>();
+        groupUpdates.forEach(u -> byLayer.put(u.getLayer(), u));
+        for (Map.Entry<String, Adapter> e : adapters.entrySet()) {
+            String layer = e.getKey();
+            float scaling = e.getValue().spec().scaling();
+            AdapterUpdate u = byLayer.get(layer);
+            INDArray w = u == null ? model.weight(layer)
+                    : org.colaedge.common.learning.Merging.merge(model.weight(layer), wire.decodeFinite(u.getMergedDelta(), "group delta of " + layer), scaling);
+            INDArray bias = u == null || !u.hasMergedBiasDelta() ? model.bias(layer)
+                    : model.bias(layer).add(wire.decodeFinite(u.getMergedBiasDelta(), "group bias delta of " + layer).mul(scaling));
+            slots.put(layer, new SlotView.Merged(w, bias));
+        }
+        return new ModelView(spec.getGroupId() + "@g" + groupVersion, slots);
     }
 
     private void requireStarted() {

@@ -28,8 +28,9 @@ public final class JobSharding {
         Map<String, ActorRef<ModelBatcher.Command>> batchers = new LinkedHashMap<>();
         int maxRows = c.getInt("colaedge.coordinator.batching.max-rows");
         var maxWait = c.getDuration("colaedge.coordinator.batching.max-wait");
+        int maxSegments = c.getInt("colaedge.coordinator.batching.max-segments");
         for (String name : models.keySet()) {
-            batchers.put(name, system.systemActorOf(ModelBatcher.create(name, pool, maxRows, maxWait), "batcher-" + name, Props.empty()));
+            batchers.put(name, system.systemActorOf(ModelBatcher.create(name, pool, maxRows, maxSegments, maxWait), "batcher-" + name, Props.empty()));
         }
         WireMapping wire = new WireMapping(new TensorCodec(c.getBytes("colaedge.cluster.maximum-message-size")));
         int maxPending = c.getInt("colaedge.coordinator.max-pending-batches");

@@ -23,6 +23,8 @@ import org.nd4j.linalg.factory.Nd4j;
  * {@code maxRows} rows, and computed in ONE forward/backward pass of the
  * {@link HiddenGradientEngine} (one segment per request), on the compute dispatcher. Each job gets
  * back its own segment's result. One pass at a time; requests arriving meanwhile form the next.
+ * With {@code maxWait} zero an idle batcher starts at once and batching comes only from requests
+ * that arrive during a pass (continuous batching: no added latency at low load).
  */
 public final class ModelBatcher extends AbstractBehavior<ModelBatcher.Command> {
 
@@ -46,6 +48,7 @@ public final class ModelBatcher extends AbstractBehavior<ModelBatcher.Command> {
     private final String model;
     private final ComputePool pool;
     private final int maxRows;
+    private final int segmentLimit;
     private final Duration maxWait;
     private final TimerScheduler<Command> timers;
     private final ArrayDeque<Compute> queue = new ArrayDeque<>();
@@ -56,12 +59,22 @@ public final class ModelBatcher extends AbstractBehavior<ModelBatcher.Command> {
     private int maxSegments;
 
     public static Behavior<Command> create(String model, ComputePool pool, int maxRows, Duration maxWait) {
-        return Behaviors.setup(ctx -> Behaviors.withTimers(timers -> new ModelBatcher(ctx, timers, model, pool, maxRows, maxWait)));
+        return create(model, pool, maxRows, Integer.MAX_VALUE, maxWait);
+    }
+
+    /** @param maxSegments at most this many requests in one pass (each distinct count of segments is one compiled graph) */
+    public static Behavior<Command> create(String model, ComputePool pool, int maxRows, int maxSegments, Duration maxWait) {
+        if (maxRows < 1 || maxSegments < 1 || maxWait.isNegative()) {
+            throw new IllegalArgumentException("batching needs max-rows >= 1, max-segments >= 1 and max-wait >= 0; got "
+                    + maxRows + ", " + maxSegments + ", " + maxWait);
+        }
+        return Behaviors.setup(ctx -> Behaviors.withTimers(timers -> new ModelBatcher(ctx, timers, model, pool, maxRows, maxSegments, maxWait)));
     }
 
     private ModelBatcher(ActorContext<Command> context, TimerScheduler<Command> timers, String model, ComputePool pool, int maxRows,
-                         Duration maxWait) {
+                         int maxSegments, Duration maxWait) {
         super(context);
+        this.segmentLimit = maxSegments;
         this.timers = timers;
         this.model = model;
         this.pool = pool;
@@ -84,7 +97,7 @@ public final class ModelBatcher extends AbstractBehavior<ModelBatcher.Command> {
         queuedRows += c.input().size(0);
         requests++;
         if (!busy) {
-            if (queuedRows >= maxRows) {
+            if (queuedRows >= maxRows || queue.size() >= segmentLimit || maxWait.isZero()) {
                 startPass();
             } else if (!timers.isTimerActive(Flush.INSTANCE)) {
                 timers.startSingleTimer(Flush.INSTANCE, maxWait);
@@ -104,7 +117,7 @@ public final class ModelBatcher extends AbstractBehavior<ModelBatcher.Command> {
         timers.cancel(Flush.INSTANCE);
         List<Compute> take = new ArrayList<>();
         long rows = 0;
-        while (!queue.isEmpty() && (take.isEmpty() || rows + queue.peek().input().size(0) <= maxRows)) {
+        while (!queue.isEmpty() && (take.isEmpty() || rows + queue.peek().input().size(0) <= maxRows && take.size() < segmentLimit)) {
             Compute c = queue.poll();
             rows += c.input().size(0);
             take.add(c);
