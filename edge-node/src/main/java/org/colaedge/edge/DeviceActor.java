@@ -56,6 +56,12 @@ public final class DeviceActor extends AbstractBehavior<DeviceActor.Command> {
     /** A message on the emulated link and when it arrives. */
     private record InTransit(long dueNanos, long seq, WireEnvelope envelope, boolean up) { }
 
+    /**
+     * Lets a paced device (one created with a {@link DeviceProfile#paced()} profile) submit steps
+     * below {@code untilStep} (local use: a synchronous simulation releases one epoch at a time).
+     */
+    public record Release(long untilStep) implements Command, NoSerializationVerificationNeeded { }
+
     /** Ask for the device's state (local use: tests, monitoring). */
     public record GetState(ActorRef<State> replyTo) implements Command, NoSerializationVerificationNeeded { }
 
@@ -83,6 +89,8 @@ public final class DeviceActor extends AbstractBehavior<DeviceActor.Command> {
     private long uplinkFreeAt;
     private long downlinkFreeAt;
     private long busyNanos;
+    /** Steps below this may be submitted (paced devices start at 0 and wait for {@link Release}). */
+    private long releasedUntil;
     private final GradientLearner learner;
     private final WireMapping wire;
     private final ActorRef<WireEnvelope> self;
@@ -139,6 +147,7 @@ public final class DeviceActor extends AbstractBehavior<DeviceActor.Command> {
         this.job = job;
         this.spec = spec.toBuilder().setDeviceId(deviceId).build();
         this.batches = batches;
+        this.releasedUntil = profile.paced() ? 0 : Long.MAX_VALUE;
         this.wire = wire;
         this.onFinished = onFinished;
         List<Adapter> adapters = new ArrayList<>();
@@ -174,6 +183,7 @@ public final class DeviceActor extends AbstractBehavior<DeviceActor.Command> {
                 .onMessage(FromCoordinator.class, this::onArrival)
                 .onMessageEquals(LinkTick.INSTANCE, this::onLinkTick)
                 .onMessage(GetState.class, this::onGetState)
+                .onMessage(Release.class, this::onRelease)
                 .build();
     }
 
@@ -325,8 +335,12 @@ public final class DeviceActor extends AbstractBehavior<DeviceActor.Command> {
     }
 
     private void sendUpdate(long basedOnStep) {
+        boolean last = stepsDone == batches.steps() && learner.bufferedSteps() == 0;
         for (Adapter a : learner.adapters().values()) {
             AdapterUpdate u = wire.parameterUpdate(spec.getJobId(), deviceId, a, learner.version(), basedOnStep, 0);
+            if (last) {
+                u = u.toBuilder().setFinalVersion(true).build();
+            }
             send(new WireEnvelope(deviceId, u, self));
         }
     }
@@ -346,7 +360,7 @@ public final class DeviceActor extends AbstractBehavior<DeviceActor.Command> {
     /** Keeps up to I batches in flight: the coordinator never computes more than I steps on one version. */
     private void submit() {
         int window = Math.max(1, spec.getInterval());
-        while (inFlight < window && nextToSend < batches.steps()) {
+        while (inFlight < window && nextToSend < batches.steps() && nextToSend < releasedUntil) {
             LocalBatch b = batches.batch(nextToSend);
             TrainingBatch msg = TrainingBatch.newBuilder().setJobId(spec.getJobId()).setDeviceId(deviceId).setStep(nextToSend)
                     .setInputs(wire.codec().encode(b.input())).setLabels(wire.codec().encode(b.oneHot()))
@@ -355,6 +369,14 @@ public final class DeviceActor extends AbstractBehavior<DeviceActor.Command> {
             nextToSend++;
             inFlight++;
         }
+    }
+
+    private Behavior<Command> onRelease(Release r) {
+        releasedUntil = Math.max(releasedUntil, r.untilStep());
+        if (!awaitingStart && !finished) {
+            submit();
+        }
+        return this;
     }
 
     private Behavior<Command> onGetState(GetState g) {

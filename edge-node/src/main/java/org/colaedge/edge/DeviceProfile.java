@@ -13,11 +13,13 @@ import java.time.Duration;
  * @param crashAtStep   the device crashes (stops without warning, losing what it had not sent)
  *                      right after answering this many steps; -1 = never. It has checkpointed
  *                      before sending, so a device restarted from its checkpoint resumes.
+ * @param paced         the device submits only steps it was released for ({@code DeviceActor.Release}):
+ *                      a synchronous simulation releases one epoch at a time
  */
-public record DeviceProfile(double speed, Duration latency, long bandwidth, long crashAtStep) {
+public record DeviceProfile(double speed, Duration latency, long bandwidth, long crashAtStep, boolean paced) {
 
     /** A device as fast as this machine on an ideal link that never crashes. */
-    public static final DeviceProfile IDEAL = new DeviceProfile(1.0, Duration.ZERO, 0, -1);
+    public static final DeviceProfile IDEAL = new DeviceProfile(1.0, Duration.ZERO, 0, -1, false);
 
     public DeviceProfile {
         if (!(speed > 0 && speed <= 1)) {
@@ -42,6 +44,10 @@ public record DeviceProfile(double speed, Duration latency, long bandwidth, long
     }
 
     public DeviceProfile withCrashAtStep(long step) {
-        return new DeviceProfile(speed, latency, bandwidth, step);
+        return new DeviceProfile(speed, latency, bandwidth, step, paced);
+    }
+
+    public DeviceProfile withPacing(boolean p) {
+        return new DeviceProfile(speed, latency, bandwidth, crashAtStep, p);
     }
 }

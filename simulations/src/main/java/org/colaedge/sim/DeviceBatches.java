@@ -69,6 +69,14 @@ public final class DeviceBatches implements DeviceData {
         return java.util.Arrays.copyOfRange(order, from, Math.min(order.length, from + batch));
     }
 
+    /** Rows in steps 0 .. steps - 1. */
+    public long rowsBefore(long steps) {
+        long n = orderPerEpoch[0].length;
+        long full = steps / stepsPerEpoch;
+        long within = steps % stepsPerEpoch;
+        return full * n + Math.min(n, within * batch);
+    }
+
     @Override
     public DeviceActor.LocalBatch batch(long step) {
         if (step < 0 || step >= steps()) {

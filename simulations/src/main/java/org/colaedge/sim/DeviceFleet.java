@@ -35,6 +35,7 @@ public final class DeviceFleet {
     private final Map<Integer, DeviceActor.State> finished = new ConcurrentHashMap<>();
     private final CompletableFuture<Map<Integer, DeviceActor.State>> done = new CompletableFuture<>();
     private ActorRef<DeviceActor.State> collector;
+    private final Map<Integer, ActorRef<DeviceActor.Command>> running = new ConcurrentHashMap<>();
 
     /** @param checkpoints folder of the devices' checkpoint files (needed when the scenario has crashes) */
     public DeviceFleet(ActorSystem<?> system, SimulationSetup setup, List<Integer> devices, Path checkpoints) {
@@ -70,8 +71,8 @@ public final class DeviceFleet {
         }
         Path checkpoint = crashes.isEmpty() ? null : checkpoints.resolve(setup.deviceId(k) + ".ceck");
         var job = ClusterSharding.get(system).entityRefFor(JobEntity.TYPE_KEY, setup.jobId(k));
-        system.systemActorOf(DeviceActor.create(setup.deviceId(k), job, setup.jobSpec(k), setup.batches(k), setup.deviceOptimizer(k), wire,
-                collector, checkpoint, profile), setup.deviceId(k) + "-" + restart, DeviceActor.DISPATCHER);
+        running.put(k, system.systemActorOf(DeviceActor.create(setup.deviceId(k), job, setup.jobSpec(k), setup.batches(k), setup.deviceOptimizer(k), wire,
+                collector, checkpoint, profile), setup.deviceId(k) + "-" + restart, DeviceActor.DISPATCHER));
     }
 
     private void onState(DeviceActor.State s) {
@@ -87,6 +88,11 @@ public final class DeviceFleet {
         if (finished.size() == devices.size()) {
             done.complete(Map.copyOf(finished));
         }
+    }
+
+    /** Paced devices (synchronous runs): lets device k submit its steps below {@code untilStep.apply(k)}. */
+    public void release(java.util.function.IntToLongFunction untilStep) {
+        running.forEach((k, ref) -> ref.tell(new DeviceActor.Release(untilStep.applyAsLong(k))));
     }
 
     /** Devices that have finished so far. */

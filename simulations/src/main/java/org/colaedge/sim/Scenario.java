@@ -26,7 +26,7 @@ public record Scenario(Config config, String name, String description,
                        String model, AdapterKind adapter, int rank, float scaling, List<Integer> mlpHidden,
                        Trainer trainer, Mode mode, boolean merge, int interval, int epochs, int batch,
                        OptimizerConfig.Kind optimizer, double lr, double momentum, double weightDecay, double clip, String schedule, long seed,
-                       Where where, int edgeJvms, String edgeHeap,
+                       Where where, int edgeJvms, String edgeHeap, boolean synchronous,
                        List<Double> speeds, Duration latency, long bandwidth, List<Crash> crashes,
                        List<Trainer> references, int evaluateMaxUsers) {
 
@@ -90,6 +90,7 @@ public record Scenario(Config config, String name, String description,
                 enumOf(OptimizerConfig.Kind.class, "optimizer", c.getString("optimizer")), c.getDouble("lr"), c.getDouble("momentum"),
                 c.getDouble("weight-decay"), c.getDouble("clip"), c.getString("schedule"), c.getLong("seed"),
                 enumOf(Where.class, "run.where", c.getString("run.where").replace('-', '_')), c.getInt("run.edge-jvms"), c.getString("run.edge-heap"),
+                c.getBoolean("run.synchronous"),
                 List.copyOf(c.getDoubleList("devices.speed")), c.getDuration("devices.latency"), c.getBytes("devices.bandwidth"),
                 List.copyOf(crashes), refs, c.getInt("evaluate.max-users"));
         s.check();
@@ -116,6 +117,10 @@ public record Scenario(Config config, String name, String description,
             require(k.device() >= 0 && k.device() < users, "devices.crashes", "device " + k.device() + " is not one of 0.." + (users - 1));
             require(k.atStep() >= 1, "devices.crashes", "at-step must be at least 1");
         }
+        if (synchronous) {
+            require(where == Where.IN_JVM, "run.synchronous", "needs run.where = in-jvm (the run paces its devices epoch by epoch)");
+            require(crashes.isEmpty(), "run.synchronous", "does not combine with devices.crashes (a lockstep group would wait for the crashed device)");
+        }
         require(evaluateMaxUsers >= 1, "evaluate.max-users", "must be at least 1");
         if (trainer == Trainer.COLA && mode == Mode.COL) {
             require(merge, "merge", "must be true in COL mode: a group merges the mean dW into its shared model");
@@ -140,7 +145,7 @@ public record Scenario(Config config, String name, String description,
 
     /** The device profile of device {@code k}: speeds cycle; crashes are applied by the runner. */
     public DeviceProfile profile(int k) {
-        return new DeviceProfile(speeds.get(k % speeds.size()), latency, bandwidth, -1);
+        return new DeviceProfile(speeds.get(k % speeds.size()), latency, bandwidth, -1, synchronous);
     }
 
     /** Whether every device is an ideal one (no emulated slowness, link or crash). */

@@ -100,6 +100,26 @@ class SimulationTest {
     }
 
     @Test
+    void synchronousRunsRepeatTheirNumbers() throws Exception {
+        Scenario s = Scenario.load("quick", List.of("users = 3", "limit = 900", "epochs = 2", "batch = 90", "lr = 0.1",
+                "run.synchronous = true", "references = []"));
+        List<MetricsRow> first = new Simulation(setup(s)).run(dir.resolve("a"), new Simulation.Listener() { }, seed -> List.of()).rows();
+        List<MetricsRow> second = new Simulation(setup(s)).run(dir.resolve("b"), new Simulation.Listener() { }, seed -> List.of()).rows();
+        assertThat(first).hasSize(2);
+        for (int e = 0; e < 2; e++) {
+            MetricsRow a = first.get(e);
+            MetricsRow b = second.get(e);
+            assertThat(b.step()).isEqualTo(a.step());
+            assertThat(b.trainLoss()).as("epoch %d loss", e + 1).isEqualTo(a.trainLoss());
+            assertThat(b.testAccuracy()).as("epoch %d accuracy", e + 1).isEqualTo(a.testAccuracy());
+            assertThat(b.meanStaleness()).isEqualTo(a.meanStaleness());
+            assertThat(b.bytesSent()).isEqualTo(a.bytesSent());
+            // received bytes include each batch's device-busy-time field, a varint whose length follows the timing
+            assertThat((double) b.bytesReceived()).isCloseTo(a.bytesReceived(), org.assertj.core.data.Offset.offset(a.step() * 4.0));
+        }
+    }
+
+    @Test
     void badScenarioValuesNameTheirKey() {
         assertThatThrownBy(() -> Scenario.load("quick", List.of("users = 0"))).hasMessageContaining("'users'");
         assertThatThrownBy(() -> Scenario.load("quick", List.of("mode = SOLO"))).hasMessageContaining("'mode'").hasMessageContaining("ALONE");

@@ -52,6 +52,10 @@ public final class GroupEntity extends AbstractBehavior<WireEnvelope> {
     private static final int EXACT_EVERY = 64;
     private JobSpec shape;
     private long version;
+    /** Synchronous groups: each member's contributed versions, and the members that sent their final one. */
+    private boolean synchronous;
+    private final Map<String, Long> memberRounds = new HashMap<>();
+    private final java.util.Set<String> finishedMembers = new java.util.HashSet<>();
 
     public static Behavior<WireEnvelope> create(String groupId, WireMapping wire) {
         return Behaviors.setup(ctx -> new GroupEntity(ctx, groupId, wire));
@@ -94,6 +98,7 @@ public final class GroupEntity extends AbstractBehavior<WireEnvelope> {
         JobSpec adaptersOnly = JobSpec.newBuilder().setBaseModel(s.getBaseModel()).addAllAdapters(s.getAdaptersList()).setMerged(true).build();
         if (shape == null) {
             shape = adaptersOnly;
+            synchronous = s.getSynchronous();
         } else if (!shape.getBaseModel().equals(s.getBaseModel()) || shape.getAdaptersCount() != s.getAdaptersCount()) {
             throw new ProtocolException(ErrorCode.SHAPE_MISMATCH, "job " + job + " does not fit group " + groupId + " (other base or adapters)");
         }
@@ -108,6 +113,7 @@ public final class GroupEntity extends AbstractBehavior<WireEnvelope> {
             }
             memberAdapters.put(job, a);
             memberSamples.put(job, 0L);
+            memberRounds.put(job, 0L);
         }
         if (version > 0) {
             broadcastTo(List.of(ref)); // a late or re-joining member gets the current shared model
@@ -156,9 +162,22 @@ public final class GroupEntity extends AbstractBehavior<WireEnvelope> {
         pp.clear();
         memberSamples.put(job, (long) after);
         totalWeight += after - before;
-        version++;
-        if (sums.isEmpty() || version % EXACT_EVERY == 0) {
-            recomputeSums();
+        memberRounds.merge(job, 1L, Long::sum);
+        if (u.getFinalVersion()) {
+            finishedMembers.add(job);
+        }
+        long next = version + 1;
+        if (synchronous) {
+            // Round r is published once every member still training has contributed its version r.
+            next = memberRounds.entrySet().stream().filter(m -> !finishedMembers.contains(m.getKey()))
+                    .mapToLong(Map.Entry::getValue).min().orElse(memberRounds.values().stream().mapToLong(Long::longValue).max().orElse(0));
+            if (next <= version) {
+                return;
+            }
+        }
+        version = next;
+        if (synchronous || sums.isEmpty() || version % EXACT_EVERY == 0) {
+            recomputeSums(); // synchronous: exactly, in member order, whatever order the round's contributions came in
         }
         broadcastTo(new ArrayList<>(members.values()));
     }
@@ -176,7 +195,7 @@ public final class GroupEntity extends AbstractBehavior<WireEnvelope> {
     private void recomputeSums() {
         sums.clear();
         totalWeight = 0;
-        for (Map.Entry<String, Map<String, Adapter>> m : memberAdapters.entrySet()) {
+        for (Map.Entry<String, Map<String, Adapter>> m : new java.util.TreeMap<>(memberAdapters).entrySet()) {
             double w = memberSamples.get(m.getKey());
             totalWeight += w;
             for (Map.Entry<String, Adapter> e : m.getValue().entrySet()) {

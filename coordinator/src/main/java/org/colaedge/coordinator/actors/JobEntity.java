@@ -267,6 +267,9 @@ public final class JobEntity extends AbstractBehavior<Object> {
         if (computing || pending.isEmpty() || computedWithVersion >= interval) {
             return; // busy, nothing to do, or bounded staleness: wait for the next update
         }
+        if (group != null && spec.getSynchronous() && groupVersion < version) {
+            return; // a synchronous group: wait until the group has published the round of this version
+        }
         Pending p = pending.poll();
         INDArray input;
         INDArray oneHot;
@@ -423,6 +426,7 @@ public final class JobEntity extends AbstractBehavior<Object> {
         groupVersion = u.getVersion();
         groupPartial.clear();
         viewStale = true;
+        tryCompute(); // a synchronous group's new round may be what this job waits for
     }
 
     /** Where the job stands, with its running totals; with include_adapters, also its adapters' parameters. */
