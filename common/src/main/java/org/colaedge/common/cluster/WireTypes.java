@@ -21,13 +21,19 @@ import org.colaedge.proto.v1.DeviceHello;
 import org.colaedge.proto.v1.DeviceRegistered;
 import org.colaedge.proto.v1.ErrorReply;
 import org.colaedge.proto.v1.FlattenLayer;
+import org.colaedge.proto.v1.GetJobStatus;
 import org.colaedge.proto.v1.GlobalAvgPoolLayer;
+import org.colaedge.proto.v1.GroupMemberSnapshot;
+import org.colaedge.proto.v1.GroupSnapshot;
 import org.colaedge.proto.v1.HiddenGradients;
 import org.colaedge.proto.v1.DeviceCheckpoint;
+import org.colaedge.proto.v1.JobSnapshot;
 import org.colaedge.proto.v1.JobSpec;
 import org.colaedge.proto.v1.JobStarted;
+import org.colaedge.proto.v1.JobStatus;
 import org.colaedge.proto.v1.LayerGradient;
 import org.colaedge.proto.v1.MaxPoolLayer;
+import org.colaedge.proto.v1.MemberStatus;
 import org.colaedge.proto.v1.ModelLayer;
 import org.colaedge.proto.v1.NamedTensor;
 import org.colaedge.proto.v1.ReluLayer;
@@ -66,7 +72,13 @@ public final class WireTypes {
             GlobalAvgPoolLayer.getDefaultInstance(),
             FlattenLayer.getDefaultInstance(),
             ModelLayer.getDefaultInstance(),
-            BaseModelFile.getDefaultInstance()));
+            BaseModelFile.getDefaultInstance(),
+            JobSnapshot.getDefaultInstance(),
+            GroupMemberSnapshot.getDefaultInstance(),
+            GroupSnapshot.getDefaultInstance(),
+            MemberStatus.getDefaultInstance(),
+            GetJobStatus.getDefaultInstance(),
+            JobStatus.getDefaultInstance()));
 
     private WireTypes() {
     }
