@@ -35,12 +35,16 @@ import org.colaedge.coordinator.training.Batch;
 import org.colaedge.coordinator.training.ColaLocalTrainer;
 import org.colaedge.coordinator.training.Mode;
 import org.colaedge.edge.DeviceActor;
+import org.colaedge.common.adapter.Adapter;
 import org.colaedge.proto.v1.AdapterUpdate;
+import org.colaedge.proto.v1.GroupMemberSnapshot;
+import org.colaedge.proto.v1.GroupSnapshot;
 import org.colaedge.proto.v1.HiddenGradients;
 import org.colaedge.proto.v1.JobSnapshot;
 import org.colaedge.proto.v1.JobSpec;
 import org.colaedge.proto.v1.JobStarted;
 import org.colaedge.proto.v1.JobStatus;
+import org.colaedge.proto.v1.NamedTensor;
 import org.colaedge.proto.v1.TrainingBatch;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
@@ -277,5 +281,42 @@ class CoordinatorFaultsTest {
         assertThat(b.getRestored()).isTrue();
         assertThat(b.getAdapterVersion()).isEqualTo(3);
         assertThat(b.getDeviceAway()).isFalse();
+        // The group's snapshot holds its version, every member's samples and adapters.
+        GroupSnapshot group = SnapshotStore.at(dir).read(SnapshotStore.GROUP, "group-away").orElseThrow();
+        assertThat(group.getVersion()).isEqualTo(7);
+        Map<String, Long> samples = new HashMap<>();
+        group.getMembersList().forEach(m -> samples.put(m.getJobId(), m.getSamples()));
+        assertThat(samples).isEqualTo(Map.of("observer", 0L, "job-b", 18L, "job-a", 40L));
+    }
+
+    @Test
+    void aGroupRestoresItsMembersFromItsSnapshot() throws Exception {
+        ActorTestKit coordinator = node("coordinator", snapshotsIn(dir));
+        form(List.of(coordinator));
+        // A snapshot of group version 5 with two members: dW of 1 (30 samples) and of 3 (10 samples).
+        JobSpec shape = spec("", LINEAR, 1, true, 0, "");
+        GroupSnapshot.Builder snap = GroupSnapshot.newBuilder().setGroupId("group-back").setShape(shape).setVersion(5);
+        long[] samples = {30, 10};
+        for (int m = 0; m < 2; m++) {
+            GroupMemberSnapshot.Builder member = GroupMemberSnapshot.newBuilder().setJobId("job-" + m).setSamples(samples[m]);
+            for (Adapter a : LINEAR.create(MODEL, 0).values()) {
+                a.setParams(a.params().add(1 + 2 * m));
+                a.paramViews().forEach((name, v) -> member.addParameters(NamedTensor.newBuilder().setName(a.layer() + "/" + name)
+                        .setTensor(WIRE.codec().encode(v))));
+            }
+            snap.addMembers(member);
+        }
+        SnapshotStore.at(dir).write(SnapshotStore.GROUP, "group-back", snap.build());
+
+        // A member joining the fresh entity gets the restored version 5: the weighted mean, dW = 1.5 everywhere.
+        TestProbe<WireEnvelope> member = coordinator.createTestProbe();
+        ClusterSharding.get(coordinator.system()).entityRefFor(GroupEntity.TYPE_KEY, "group-back")
+                .tell(new WireEnvelope("job-0", shape, member.getRef()));
+        Map<String, INDArray> served = published(member, 5, Duration.ofSeconds(20));
+        for (Map.Entry<String, INDArray> e : served.entrySet()) {
+            assertThat(e.getValue().minNumber().doubleValue()).as(e.getKey()).isCloseTo(1.5, org.assertj.core.data.Offset.offset(1e-6));
+            assertThat(e.getValue().maxNumber().doubleValue()).as(e.getKey()).isCloseTo(1.5, org.assertj.core.data.Offset.offset(1e-6));
+        }
+        assertThat(counter(coordinator, "snapshots.restored")).isEqualTo(1);
     }
 }
