@@ -27,6 +27,21 @@ class ColaMetricsTest {
     }
 
     @Test
+    void theLogLineListsTheNonZeroCountersAtTheInterval() {
+        ActorTestKit kit = ActorTestKit.create("log", ConfigFactory.parseString("pekko.actor.provider = local"));
+        try {
+            ColaMetrics.get(kit.system()).add("jobs.rows", 12);
+            ColaMetrics.get(kit.system()).add("jobs.idle", 0);
+            org.apache.pekko.actor.testkit.typed.javadsl.LoggingTestKit.info("counters: jobs.rows=12").expect(kit.system(), () -> {
+                kit.spawn(MetricsLog.create(java.time.Duration.ofMillis(100)));
+                return null;
+            });
+        } finally {
+            kit.shutdownTestKit();
+        }
+    }
+
+    @Test
     void oneSetOfCountersPerActorSystem() {
         var config = ConfigFactory.parseString("pekko.actor.provider = local");
         ActorTestKit a = ActorTestKit.create("a", config);

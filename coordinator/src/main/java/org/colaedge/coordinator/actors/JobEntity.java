@@ -665,6 +665,9 @@ public final class JobEntity extends AbstractBehavior<Object> {
     }
 
     private Behavior<Object> onPostStop(PostStop signal) {
+        if (!passivating && version > snapshotVersion) {
+            writeSnapshot(); // stopped by a hand-off (its node leaves) with versions not yet written (snapshots.every > 1)
+        }
         node.registry().tell(new DeviceRegistry.JobStopped(jobId, getContext().getSelf().narrow()));
         return this;
     }
