@@ -52,6 +52,9 @@ final class ClusterFixtures {
                 pekko.actor.serialize-messages = on
                 pekko.cluster.jmx.multi-mbeans-in-same-jvm = on
                 pekko.loglevel = WARNING
+                # test clusters on loopback: gossip faster so that nodes are Up, and leave, sooner
+                pekko.cluster.gossip-interval = 200 ms
+                pekko.cluster.leader-actions-interval = 200 ms
                 %s
                 """.formatted(role, extra)));
     }

@@ -27,6 +27,7 @@ import org.colaedge.common.cluster.WireEnvelope;
 import org.colaedge.common.learning.OptimizerConfig;
 import org.colaedge.common.metrics.ColaMetrics;
 import org.colaedge.common.wire.ChecksummedFile;
+import org.colaedge.coordinator.actors.DeviceRegistry;
 import org.colaedge.coordinator.actors.GroupEntity;
 import org.colaedge.coordinator.actors.JobEntity;
 import org.colaedge.coordinator.snapshot.SnapshotStore;
@@ -79,7 +80,9 @@ class CoordinatorFaultsTest {
 
     @AfterEach
     void stopNodes() {
-        nodes.forEach(kit -> kit.system().terminate()); // all leave at once, then wait for each
+        // Edge nodes first (they were created last): their devices go away while the coordinators can
+        // still deliver what their jobs then tell the groups; all at once, a coordinator's shard region
+        // waits ~10 s on such a message at shutdown.
         for (int i = nodes.size() - 1; i >= 0; i--) {
             nodes.get(i).shutdownTestKit();
         }
@@ -300,6 +303,17 @@ class CoordinatorFaultsTest {
         assertThat(status.getDeviceAway()).isFalse();
         assertThat(status.getDeviceAttached()).isTrue();
         assertThat(status.getAdapterVersion()).isEqualTo(6);
+        // The node's registry knows who drives the job.
+        TestProbe<DeviceRegistry.Devices> devices = coordinator.createTestProbe();
+        coordinator.system().classicSystem().actorSelection("/system/device-registry")
+                .tell(new DeviceRegistry.GetDevices(devices.getRef()), org.apache.pekko.actor.ActorRef.noSender());
+        assertThat(devices.expectMessageClass(DeviceRegistry.Devices.class, Duration.ofSeconds(10)).devices())
+                .singleElement().satisfies(d -> {
+                    assertThat(d.deviceId()).isEqualTo("device-job-back");
+                    assertThat(d.jobId()).isEqualTo("job-back");
+                    assertThat(d.protocolVersion()).isEqualTo(1);
+                    assertThat(d.lastSeen()).isAfterOrEqualTo(d.attachedSince());
+                });
     }
 
     @Test
