@@ -20,6 +20,7 @@ import org.colaedge.common.cluster.WireEnvelope;
 import org.colaedge.common.learning.GradientLearner;
 import org.colaedge.common.learning.HiddenGradient;
 import org.colaedge.common.learning.OptimizerConfig;
+import org.colaedge.common.metrics.ColaMetrics;
 import org.colaedge.common.wire.ProtocolException;
 import org.colaedge.common.wire.WireMapping;
 import org.colaedge.proto.v1.AdapterUpdate;
@@ -98,6 +99,7 @@ public final class DeviceActor extends AbstractBehavior<DeviceActor.Command> {
     private final List<String> errors = new ArrayList<>();
     private final List<String> layers;
     private final Path checkpoint;
+    private final ColaMetrics metrics;
     private boolean awaitingStart;
     private long nextToSend;
     private long stepsDone;
@@ -157,6 +159,7 @@ public final class DeviceActor extends AbstractBehavior<DeviceActor.Command> {
         this.learner = new GradientLearner(adapters, optimizer, Math.max(1, spec.getInterval()));
         this.layers = adapters.stream().map(Adapter::layer).toList();
         this.checkpoint = checkpoint;
+        this.metrics = ColaMetrics.get(context.getSystem());
         this.stepsDone = DeviceCheckpoints.restore(checkpoint, spec.getJobId(), learner);
         if (stepsDone > 0) {
             context.getLog().info("device {}: resumed job {} from {} at step {}, adapter version {}", deviceId, spec.getJobId(), checkpoint,
@@ -238,6 +241,9 @@ public final class DeviceActor extends AbstractBehavior<DeviceActor.Command> {
 
     private Behavior<Command> onWire(FromCoordinator m) {
         var payload = m.envelope().payload();
+        if (payload instanceof ErrorReply error) {
+            metrics.increment("device.errors-received." + error.getCode());
+        }
         try {
             if (payload instanceof JobStarted && awaitingStart) {
                 awaitingStart = false;
@@ -293,6 +299,7 @@ public final class DeviceActor extends AbstractBehavior<DeviceActor.Command> {
         inFlight--;
         stepsDone++;
         lastLoss = hg.getLoss();
+        metrics.increment("device.steps");
         // Checkpoint first, then send: a device killed in between resumes with the version it
         // never sent and re-sends it on re-attaching; the reverse order could leave the job a
         // version ahead of the device.
@@ -343,6 +350,7 @@ public final class DeviceActor extends AbstractBehavior<DeviceActor.Command> {
             }
             send(new WireEnvelope(deviceId, u, self));
         }
+        metrics.increment("device.updates-sent");
     }
 
     private void saveCheckpoint() {

@@ -8,6 +8,7 @@ import org.apache.pekko.actor.typed.ActorSystem;
 import org.apache.pekko.actor.typed.javadsl.Behaviors;
 import org.apache.pekko.cluster.typed.Cluster;
 import org.apache.pekko.cluster.typed.Join;
+import org.colaedge.common.metrics.MetricsLog;
 import org.colaedge.coordinator.model.BaseModel;
 import org.colaedge.coordinator.model.BaseModelFiles;
 import picocli.CommandLine.Command;
@@ -20,7 +21,9 @@ import picocli.CommandLine.Option;
             "Starts a coordinator node: it hosts fine-tuning jobs (Cluster Sharding entities) and computes their",
             "hidden gradients on a dedicated dispatcher. Without --seed it founds the cluster (it is the seed node).",
             "Base models served: linear, mlp, cnn (random frozen, --model-seed, --classes) and any --model-file NAME=PATH.",
-            "Configuration: HOCON (application.conf) with COLAEDGE_HOSTNAME / COLAEDGE_PORT overrides. Stops on SIGTERM."
+            "Configuration: HOCON (application.conf) with COLAEDGE_HOSTNAME / COLAEDGE_PORT / COLAEDGE_SNAPSHOT_DIR overrides.",
+            "Job and group snapshots go to colaedge.coordinator.snapshots.dir; counters are logged every colaedge.metrics.log-interval.",
+            "Stops on SIGTERM."
         })
 final class CoordinatorCommand implements Callable<Integer> {
 
@@ -50,6 +53,10 @@ final class CoordinatorCommand implements Callable<Integer> {
         }
         ActorSystem<Void> system = Nodes.start(Behaviors.empty(), Nodes.config("coordinator", hostname, port, seed));
         Nodes.initJobs(system, models);
+        java.time.Duration every = system.settings().config().getDuration("colaedge.metrics.log-interval");
+        if (!every.isZero()) {
+            system.systemActorOf(MetricsLog.create(every), "metrics-log", org.apache.pekko.actor.typed.Props.empty());
+        }
         Cluster cluster = Cluster.get(system);
         if (seed == null) {
             cluster.manager().tell(Join.create(cluster.selfMember().address()));

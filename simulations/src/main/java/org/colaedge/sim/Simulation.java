@@ -106,7 +106,10 @@ public final class Simulation {
     /** The coordinator node's configuration: loopback, any free port, quiet logs. */
     public static Config nodeConfig(String role, String seedHostPort) {
         StringBuilder s = new StringBuilder("pekko.cluster.roles = [\"" + role + "\"]\ncolaedge.cluster.port = 0\n"
-                + "colaedge.cluster.hostname = \"127.0.0.1\"\npekko.loglevel = \"WARNING\"\n");
+                + "colaedge.cluster.hostname = \"127.0.0.1\"\npekko.loglevel = \"WARNING\"\n"
+                // Coordinator snapshots guard against a coordinator node leaving, which a simulation
+                // does not do; written after every version they would cost gigabytes of writes per run.
+                + "colaedge.coordinator.snapshots.dir = \"\"\n");
         if (seedHostPort != null) {
             s.append("pekko.cluster.seed-nodes = [\"pekko://colaedge@").append(seedHostPort).append("\"]\n");
         }

@@ -118,6 +118,7 @@ class MultiProcessClusterTest {
         cmd.addAll(List.of(args));
         ProcessBuilder pb = new ProcessBuilder(cmd).redirectErrorStream(true);
         pb.environment().put("OMP_NUM_THREADS", "1");
+        pb.environment().put("COLAEDGE_SNAPSHOT_DIR", dir.resolve("snapshots").toString());
         Process p = pb.start();
         processes.add(p);
         Thread reader = new Thread(() -> {

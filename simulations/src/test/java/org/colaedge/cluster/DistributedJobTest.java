@@ -1,37 +1,32 @@
 package org.colaedge.cluster;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.colaedge.cluster.ClusterFixtures.MODEL;
+import static org.colaedge.cluster.ClusterFixtures.WIRE;
+import static org.colaedge.cluster.ClusterFixtures.batches;
+import static org.colaedge.cluster.ClusterFixtures.config;
+import static org.colaedge.cluster.ClusterFixtures.form;
+import static org.colaedge.cluster.ClusterFixtures.maxRel;
 
-import com.typesafe.config.Config;
-import com.typesafe.config.ConfigFactory;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
-import java.util.SplittableRandom;
+import java.util.SortedMap;
 import org.apache.pekko.actor.testkit.typed.javadsl.ActorTestKit;
 import org.apache.pekko.actor.testkit.typed.javadsl.TestProbe;
-import org.apache.pekko.actor.typed.ActorSystem;
-import org.apache.pekko.cluster.MemberStatus;
 import org.apache.pekko.cluster.sharding.typed.javadsl.ClusterSharding;
-import org.apache.pekko.cluster.sharding.typed.javadsl.Entity;
-import org.apache.pekko.cluster.typed.Cluster;
-import org.apache.pekko.cluster.typed.Join;
-import org.colaedge.common.adapter.Adapter;
 import org.colaedge.common.adapter.AdapterKind;
 import org.colaedge.common.cluster.WireEnvelope;
 import org.colaedge.common.learning.OptimizerConfig;
-import org.colaedge.common.wire.TensorCodec;
+import org.colaedge.common.metrics.ColaMetrics;
 import org.colaedge.common.wire.WireMapping;
-import org.colaedge.coordinator.actors.JobSharding;
-import org.colaedge.coordinator.actors.ModelBatcher;
 import org.colaedge.coordinator.actors.JobEntity;
-import org.colaedge.coordinator.model.BaseModel;
+import org.colaedge.coordinator.actors.ModelBatcher;
 import org.colaedge.coordinator.training.AdapterPlan;
 import org.colaedge.coordinator.training.Batch;
 import org.colaedge.coordinator.training.ColaLocalTrainer;
 import org.colaedge.coordinator.training.Mode;
-import org.colaedge.coordinator.training.UserRows;
 import org.colaedge.edge.DeviceActor;
 import org.colaedge.proto.v1.ErrorCode;
 import org.colaedge.proto.v1.ErrorReply;
@@ -51,51 +46,20 @@ import org.nd4j.linalg.factory.Nd4j;
  */
 class DistributedJobTest {
 
-    static final BaseModel MODEL = BaseModel.mlp(new long[] {20}, List.of(16, 12), 4, 5);
-    static final WireMapping WIRE = new WireMapping(new TensorCodec());
-
     static ActorTestKit coordinator;
     static ActorTestKit coordinator2;
     static ActorTestKit edge;
     static ActorTestKit edge2;
 
-    static Config config(String role) {
-        return ConfigFactory.load(ConfigFactory.parseString("""
-                colaedge.cluster.port = 0
-                pekko.cluster.roles = [%s]
-                pekko.actor.serialize-messages = on
-                pekko.cluster.jmx.multi-mbeans-in-same-jvm = on
-                pekko.loglevel = WARNING
-                # a batching window (the default, 0, batches only what arrives during a pass), so the
-                # concurrent jobs' requests meet in one pass in the batching test
-                colaedge.coordinator.batching.max-wait = 20 ms
-                """.formatted(role)));
-    }
-
-    static void initSharding(ActorSystem<?> system) {
-        JobSharding.init(system, Map.of("mlp-test", MODEL));
-    }
-
     @BeforeAll
     static void startCluster() {
-        coordinator = ActorTestKit.create("colaedge", config("coordinator"));
-        coordinator2 = ActorTestKit.create("colaedge", config("coordinator"));
-        edge = ActorTestKit.create("colaedge", config("edge"));
-        edge2 = ActorTestKit.create("colaedge", config("edge"));
-        var seed = Cluster.get(coordinator.system()).selfMember().address();
-        for (ActorTestKit kit : List.of(coordinator, coordinator2, edge, edge2)) {
-            Cluster.get(kit.system()).manager().tell(Join.create(seed));
-        }
-        TestProbe<Object> probe = coordinator.createTestProbe();
-        probe.awaitAssert(Duration.ofSeconds(30), () -> {
-            for (ActorTestKit kit : List.of(coordinator, coordinator2, edge, edge2)) {
-                assertThat(Cluster.get(kit.system()).selfMember().status()).isEqualTo(MemberStatus.up());
-            }
-            return null;
-        });
-        for (ActorTestKit kit : List.of(coordinator, coordinator2, edge, edge2)) {
-            initSharding(kit.system());
-        }
+        // no snapshots here: these tests show what devices alone restore (CoordinatorFaultsTest has them)
+        String noSnapshots = "colaedge.coordinator.snapshots.dir = \"\"";
+        coordinator = ActorTestKit.create("colaedge", config("coordinator", noSnapshots));
+        coordinator2 = ActorTestKit.create("colaedge", config("coordinator", noSnapshots));
+        edge = ActorTestKit.create("colaedge", config("edge", noSnapshots));
+        edge2 = ActorTestKit.create("colaedge", config("edge", noSnapshots));
+        form(List.of(coordinator, coordinator2, edge, edge2));
     }
 
     @AfterAll
@@ -104,21 +68,6 @@ class DistributedJobTest {
         edge.shutdownTestKit();
         coordinator2.shutdownTestKit();
         coordinator.shutdownTestKit();
-    }
-
-    static List<Batch> batches(int steps, int rows, long seed) {
-        SplittableRandom rng = new SplittableRandom(seed);
-        List<Batch> out = new ArrayList<>();
-        for (int s = 0; s < steps; s++) {
-            Nd4j.getRandom().setSeed(seed + s);
-            INDArray x = Nd4j.randn(DataType.FLOAT, rows, 20);
-            INDArray y = Nd4j.zeros(DataType.FLOAT, rows, 4);
-            for (int i = 0; i < rows; i++) {
-                y.putScalar(i, rng.nextInt(4), 1f);
-            }
-            out.add(new Batch(x, y, List.of(new UserRows(0, rows))));
-        }
-        return out;
     }
 
     private DeviceActor.State train(String jobId, AdapterPlan plan, int interval, boolean merged, OptimizerConfig opt, List<Batch> data, long seed) {
@@ -132,33 +81,7 @@ class DistributedJobTest {
 
     private TestProbe<DeviceActor.State> start(ActorTestKit edge, String jobId, AdapterPlan plan, int interval, boolean merged,
                                                OptimizerConfig opt, List<Batch> data, long seed, java.nio.file.Path checkpoint, String actorName) {
-        return start(edge, jobId, plan, interval, merged, opt, data, seed, checkpoint, actorName, "");
-    }
-
-    private TestProbe<DeviceActor.State> start(ActorTestKit edge, String jobId, AdapterPlan plan, int interval, boolean merged,
-                                               OptimizerConfig opt, List<Batch> data, long seed, java.nio.file.Path checkpoint, String actorName,
-                                               String group) {
-        JobSpec.Builder spec = JobSpec.newBuilder().setJobId(jobId).setBaseModel("mlp-test").setInterval(interval).setMerged(merged)
-                .setGroupId(group);
-        for (Adapter a : plan.create(MODEL, seed).values()) {
-            spec.addAdapters(WireMapping.toProto(a.spec()));
-        }
-        List<DeviceActor.LocalBatch> local = data.stream().map(b -> new DeviceActor.LocalBatch(b.input(), b.oneHot())).toList();
-        TestProbe<DeviceActor.State> done = edge.createTestProbe();
-        var jobRef = ClusterSharding.get(edge.system()).entityRefFor(JobEntity.TYPE_KEY, jobId);
-        edge.spawn(DeviceActor.create("device-" + jobId, jobRef, spec.build(), local, opt, WIRE, done.getRef(), checkpoint), actorName,
-                DeviceActor.DISPATCHER);
-        return done;
-    }
-
-    private static double maxRel(Map<String, INDArray> actual, Map<String, Adapter> expected) {
-        double diff = 0;
-        double ref = 0;
-        for (Map.Entry<String, Adapter> e : expected.entrySet()) {
-            diff = Math.max(diff, actual.get(e.getKey()).sub(e.getValue().params()).amaxNumber().doubleValue());
-            ref = Math.max(ref, e.getValue().params().amaxNumber().doubleValue());
-        }
-        return diff / ref;
+        return ClusterFixtures.start(edge, jobId, plan, interval, merged, opt, data, seed, checkpoint, actorName, "");
     }
 
     @Test
@@ -290,8 +213,8 @@ class DistributedJobTest {
         int[] rows = {6, 10};
         List<TestProbe<DeviceActor.State>> probes = new ArrayList<>();
         for (int d = 0; d < 2; d++) {
-            probes.add(start(d == 0 ? edge : edge2, "job-col-" + d, plan, 1, true, sgd, batches(5, rows[d], 40 + d), 50 + d, null,
-                    "device-col-" + d, "group-1"));
+            probes.add(ClusterFixtures.start(d == 0 ? edge : edge2, "job-col-" + d, plan, 1, true, sgd, batches(5, rows[d], 40 + d), 50 + d,
+                    null, "device-col-" + d, "group-1"));
         }
         List<DeviceActor.State> states = new ArrayList<>();
         for (TestProbe<DeviceActor.State> p : probes) {
@@ -325,8 +248,23 @@ class DistributedJobTest {
         }
     }
 
+    /** The error counters of both coordinator nodes, summed. */
+    private static Map<String, Long> coordinatorErrors() {
+        Map<String, Long> sum = new java.util.TreeMap<>();
+        for (ActorTestKit kit : List.of(coordinator, coordinator2)) {
+            SortedMap<String, Long> c = ColaMetrics.get(kit.system()).snapshot();
+            c.forEach((k, v) -> {
+                if (k.startsWith("errors.")) {
+                    sum.merge(k, v, Long::sum);
+                }
+            });
+        }
+        return sum;
+    }
+
     @Test
     void badInputGetsAnErrorReplyAndTheJobKeepsWorking() {
+        Map<String, Long> errorsBefore = coordinatorErrors();
         TestProbe<WireEnvelope> probe = edge.createTestProbe();
         var job = ClusterSharding.get(edge.system()).entityRefFor(JobEntity.TYPE_KEY, "job-bad");
         TrainingBatch early = TrainingBatch.newBuilder().setJobId("job-bad").setDeviceId("d").setStep(0)
@@ -366,5 +304,12 @@ class DistributedJobTest {
         job.tell(new WireEnvelope("d", early.toBuilder().setStep(2).build(), probe.getRef()));
         WireEnvelope ok = probe.expectMessageClass(WireEnvelope.class, Duration.ofSeconds(20));
         assertThat(ok.payload()).isInstanceOf(org.colaedge.proto.v1.HiddenGradients.class);
+
+        // Every refusal was counted, by error code, on the node that hosts the job.
+        Map<String, Long> counted = new java.util.TreeMap<>(coordinatorErrors());
+        errorsBefore.forEach((k, v) -> counted.merge(k, -v, Long::sum));
+        counted.values().removeIf(v -> v == 0);
+        assertThat(counted).containsExactlyInAnyOrderEntriesOf(Map.of("errors.UNKNOWN_JOB", 1L, "errors.PROTOCOL_VERSION_MISMATCH", 1L,
+                "errors.SHAPE_MISMATCH", 1L, "errors.NON_FINITE_VALUES", 1L));
     }
 }

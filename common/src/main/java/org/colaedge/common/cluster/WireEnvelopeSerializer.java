@@ -14,6 +14,7 @@ import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.actor.typed.ActorRefResolver;
 import org.apache.pekko.actor.typed.javadsl.Adapter;
 import org.apache.pekko.serialization.SerializerWithStringManifest;
+import org.colaedge.common.metrics.ColaMetrics;
 import org.colaedge.proto.cluster.v1.WireEnvelopeData;
 
 /**
@@ -38,6 +39,7 @@ public final class WireEnvelopeSerializer extends SerializerWithStringManifest {
     private final int identifier;
     // looked up on first use: serializers are created while the ActorSystem is still starting
     private volatile ActorRefResolver resolver;
+    private volatile ColaMetrics metrics;
 
     public WireEnvelopeSerializer(ExtendedActorSystem system) {
         this.system = system;
@@ -80,6 +82,7 @@ public final class WireEnvelopeSerializer extends SerializerWithStringManifest {
             throw new UncheckedIOException("writing " + envelope + " into a byte array", e); // cannot happen
         }
         out.checkNoSpaceLeft();
+        metrics().add("wire.bytes-out", bytes.length);
         return bytes;
     }
 
@@ -112,6 +115,7 @@ public final class WireEnvelopeSerializer extends SerializerWithStringManifest {
                     + " bytes is not a valid " + data.getPayloadType() + ": " + e.getMessage(), e);
         }
         ActorRef<WireEnvelope> replyTo = resolver().resolveActorRef(data.getReplyTo());
+        metrics().add("wire.bytes-in", bytes.length);
         return new WireEnvelope(data.getSenderId(), payload, replyTo);
     }
 
@@ -127,6 +131,16 @@ public final class WireEnvelopeSerializer extends SerializerWithStringManifest {
         NotSerializableException e = new NotSerializableException(message);
         e.initCause(cause);
         return e;
+    }
+
+    /** Envelope bytes written and read (with serialize-messages = on, local verification rounds count too). */
+    private ColaMetrics metrics() {
+        ColaMetrics m = metrics;
+        if (m == null) {
+            m = ColaMetrics.get(Adapter.toTyped(system));
+            metrics = m;
+        }
+        return m;
     }
 
     private ActorRefResolver resolver() {

@@ -22,12 +22,17 @@ import org.colaedge.proto.v1.DeviceRegistered;
 import org.colaedge.proto.v1.ErrorReply;
 import org.colaedge.proto.v1.FlattenLayer;
 import org.colaedge.proto.v1.GlobalAvgPoolLayer;
+import org.colaedge.proto.v1.GroupMemberSnapshot;
+import org.colaedge.proto.v1.GroupSnapshot;
 import org.colaedge.proto.v1.HiddenGradients;
 import org.colaedge.proto.v1.DeviceCheckpoint;
+import org.colaedge.proto.v1.JobSnapshot;
 import org.colaedge.proto.v1.JobSpec;
 import org.colaedge.proto.v1.JobStarted;
+import org.colaedge.proto.v1.JobStatus;
 import org.colaedge.proto.v1.LayerGradient;
 import org.colaedge.proto.v1.MaxPoolLayer;
+import org.colaedge.proto.v1.MemberStatus;
 import org.colaedge.proto.v1.ModelLayer;
 import org.colaedge.proto.v1.NamedTensor;
 import org.colaedge.proto.v1.ReluLayer;
@@ -58,7 +63,7 @@ public final class WireTypes {
             JobSpec.getDefaultInstance(),
             JobStarted.getDefaultInstance(),
             org.colaedge.proto.v1.StateRequest.getDefaultInstance(),
-            org.colaedge.proto.v1.JobStatus.getDefaultInstance(),
+            JobStatus.getDefaultInstance(),
             DeviceCheckpoint.getDefaultInstance(),
             ErrorReply.getDefaultInstance(),
             DenseLayer.getDefaultInstance(),
@@ -68,7 +73,11 @@ public final class WireTypes {
             GlobalAvgPoolLayer.getDefaultInstance(),
             FlattenLayer.getDefaultInstance(),
             ModelLayer.getDefaultInstance(),
-            BaseModelFile.getDefaultInstance()));
+            BaseModelFile.getDefaultInstance(),
+            JobSnapshot.getDefaultInstance(),
+            GroupMemberSnapshot.getDefaultInstance(),
+            GroupSnapshot.getDefaultInstance(),
+            MemberStatus.getDefaultInstance()));
 
     private WireTypes() {
     }
