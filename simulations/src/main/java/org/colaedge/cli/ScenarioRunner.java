@@ -28,7 +28,12 @@ import org.colaedge.sim.report.MetricsRow;
 final class ScenarioRunner {
 
     /** One scenario's figures: its rows, final accuracy, samples/s, and facts for the summary. */
-    record Result(Scenario scenario, List<MetricsRow> rows, double finalAccuracy, double samplesPerSecond, Map<String, String> facts) { }
+    record Result(Scenario scenario, List<MetricsRow> rows, double finalAccuracy, double samplesPerSecond, Map<String, String> facts,
+                  List<Result> references) {
+        Result(Scenario scenario, List<MetricsRow> rows, double finalAccuracy, double samplesPerSecond, Map<String, String> facts) {
+            this(scenario, rows, finalAccuracy, samplesPerSecond, facts, List.of());
+        }
+    }
 
     private final PrintWriter out;
     private final boolean quiet;
@@ -48,14 +53,16 @@ final class ScenarioRunner {
         out.flush();
         Map<String, String> facts = new LinkedHashMap<>();
         Result main = s.trainer() == Scenario.Trainer.COLA ? distributed(setup, runDir, facts) : inProcess(s, setup, s.name(), facts);
+        List<Result> refs = new ArrayList<>();
         for (Scenario.Trainer ref : s.references()) {
             Scenario r = s.with("trainer = " + ref + "\nusers = 1\npartition = iid\nmode = ALONE\nname = \"" + s.name() + "-" + ref + "\"");
             out.printf("reference: %s on the same base, adapters, data and epochs (one user, centralized)%n", ref);
             out.flush();
             Result rr = inProcess(r, TrainOptions.setup(r), r.name(), new LinkedHashMap<>());
+            refs.add(rr);
             facts.put(ref + " accuracy for the same base, adapters, data and epochs (centralized, in-process)", String.format("%.4f", rr.finalAccuracy()));
         }
-        return new Result(s, main.rows(), main.finalAccuracy(), main.samplesPerSecond(), facts);
+        return new Result(s, main.rows(), main.finalAccuracy(), main.samplesPerSecond(), facts, refs);
     }
 
     private Result distributed(SimulationSetup setup, Path runDir, Map<String, String> facts) throws Exception {

@@ -74,10 +74,17 @@ final class SimulateCommand implements Callable<Integer> {
         Map<String, List<org.colaedge.sim.report.MetricsRow>> series = new LinkedHashMap<>();
         Map<String, Double> speed = new LinkedHashMap<>();
         Map<String, String> facts = new LinkedHashMap<>();
+        List<ScenarioRunner.Result> all = new ArrayList<>();
         for (ScenarioRunner.Result r : results) {
+            all.add(r);
+            all.addAll(r.references()); // reference trainers' curves beside the scenario's
+        }
+        for (ScenarioRunner.Result r : all) {
             rows.addAll(r.rows());
             series.put(r.scenario().name(), r.rows());
             speed.put(r.scenario().name(), r.samplesPerSecond());
+        }
+        for (ScenarioRunner.Result r : results) {
             r.facts().forEach((k, v) -> facts.put(results.size() == 1 ? k : r.scenario().name() + ": " + k, v));
         }
         MetricsCsv.write(folder.path("metrics.csv"), rows);

@@ -188,7 +188,7 @@ public final class Simulation {
                 double overall = Arrays.stream(users).filter(d -> !Double.isNaN(d)).average().orElse(Double.NaN);
                 long stale = st.stream().mapToLong(JobStatus::getStalenessSum).sum();
                 MetricsRow row = new MetricsRow(scenario.name(), epoch, steps, (System.nanoTime() - start) / 1e9,
-                        steps > prevSteps ? (loss - prevLoss) / (steps - prevSteps) : Double.NaN, overall, users,
+                        steps > prevSteps ? (loss - prevLoss) / (steps - prevSteps) : Double.NaN, overall, users.length > 1 ? users : new double[0],
                         steps > prevSteps ? (double) (stale - prevStale) / (steps - prevSteps) : 0,
                         st.stream().mapToLong(JobStatus::getBytesSent).sum(), st.stream().mapToLong(JobStatus::getBytesReceived).sum(),
                         st.stream().mapToLong(JobStatus::getDeviceBusyMicros).sum() / 1e6);

@@ -79,4 +79,48 @@ class ColaEdgeCliTest {
         assertThat(r.err()).contains("--seed").contains("not-a-number");
         assertThat(run("no-such-command").exitCode()).isEqualTo(ColaEdge.EXIT_USAGE);
     }
+
+    @Test
+    void simulateWritesARunFolderAndTheContractLines(@org.junit.jupiter.api.io.TempDir java.nio.file.Path out) throws Exception {
+        Run r = run("simulate", "quick", "--set", "limit=800", "--set", "users=2", "--set", "epochs=1", "--set", "references=[PEFT_SERVER]",
+                "--out", out.toString(), "-q");
+        assertThat(r.exitCode()).as(r.err()).isZero();
+        List<String> lines = r.lines();
+        assertThat(lines.get(lines.size() - 2)).matches("final test accuracy: 0\\.\\d{4}");
+        assertThat(lines.get(lines.size() - 1)).startsWith("plots: ");
+        java.nio.file.Path dir;
+        try (var list = java.nio.file.Files.list(out)) {
+            dir = list.findFirst().orElseThrow();
+        }
+        for (String f : List.of("metrics.csv", "accuracy.png", "loss.png", "summary.md", "config.conf")) {
+            assertThat(dir.resolve(f)).as(f).isNotEmptyFile();
+        }
+        String summary = java.nio.file.Files.readString(dir.resolve("summary.md"));
+        assertThat(summary).contains("PEFT_SERVER accuracy for the same base, adapters, data and epochs");
+        // the resolved configuration names every key, overrides applied
+        assertThat(java.nio.file.Files.readString(dir.resolve("config.conf"))).contains("limit=800").contains("users=2");
+    }
+
+    @Test
+    void simulateRejectsBadScenariosWithTheKeyNamed() {
+        Run r = run("simulate", "quick", "--set", "interval=0", "-q");
+        assertThat(r.exitCode()).isEqualTo(ColaEdge.EXIT_USAGE);
+        assertThat(r.err()).contains("'interval'");
+        Run missing = run("simulate", "no-such-scenario");
+        assertThat(missing.exitCode()).isEqualTo(ColaEdge.EXIT_USAGE);
+        assertThat(missing.err()).contains("no built-in scenario 'no-such-scenario'");
+        Run list = run("simulate", "--list");
+        assertThat(list.exitCode()).isZero();
+        assertThat(list.out()).contains("default").contains("ftaas-col").contains("devices-1000");
+    }
+
+    @Test
+    void helpListsEverySubcommand() {
+        Run r = run("--help");
+        assertThat(r.exitCode()).isZero();
+        for (String c : List.of("verify", "pretrain", "train", "simulate", "compare", "coordinator", "edge", "bench")) {
+            assertThat(r.out()).contains(c);
+        }
+        assertThat(r.out()).doesNotContain("sim-edge");
+    }
 }
