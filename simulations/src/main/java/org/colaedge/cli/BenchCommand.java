@@ -4,9 +4,9 @@ import picocli.CommandLine.Command;
 
 /** {@code colaedge bench ...}: benchmarks that print figures (never timed unit tests). */
 @Command(name = "bench", mixinStandardHelpOptions = true,
-        header = "Benchmarks that print their figures (codec, coordinator, wire).",
+        header = "Benchmarks that print their figures (codec, coordinator, wire, e2e).",
         description = "Benchmarks that print their figures.",
-        subcommands = {BenchCodecCommand.class, BenchCoordinatorCommand.class, BenchWireCommand.class})
+        subcommands = {BenchCodecCommand.class, BenchCoordinatorCommand.class, BenchWireCommand.class, BenchEndToEndCommand.class})
 final class BenchCommand implements Runnable {
 
     @picocli.CommandLine.Spec

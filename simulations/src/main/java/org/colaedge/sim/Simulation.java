@@ -138,7 +138,7 @@ public final class Simulation {
                 fleet = new DeviceFleet(system, setup, devices, checkpoints);
                 finished = fleet.start();
                 if (scenario.synchronous()) {
-                    fleet.release(k -> Math.min(stepsPerEpoch[k], totalSteps[k]));
+                    fleet.release(k -> boundary(k, 1));
                 }
             } else {
                 var addr = cluster.selfMember().address();
@@ -210,7 +210,7 @@ public final class Simulation {
                 epoch++;
                 if (scenario.synchronous()) {
                     int next = epoch;
-                    fleet.release(k -> Math.min(next * stepsPerEpoch[k], totalSteps[k]));
+                    fleet.release(k -> boundary(k, next));
                 }
                 continue;
             }
@@ -233,13 +233,23 @@ public final class Simulation {
         for (int i = 0; i < st.size(); i++) {
             JobStatus s = st.get(i);
             int k = devices.get(i);
-            long need = Math.min(epoch * stepsPerEpoch[k], totalSteps[k]);
+            long need = boundary(k, epoch);
             long version = finalVersion != null ? finalVersion[k] : need / scenario.interval();
             if (!s.getStarted() || s.getNextStep() < need || s.getAdapterVersion() < version) {
                 return false;
             }
         }
         return true;
+    }
+
+    /**
+     * The steps device k has computed at the end of {@code epoch}: its own epochs when it runs
+     * asynchronously; in lockstep, the longest device epoch for all (devices with fewer steps per
+     * epoch run into their next one), since a synchronous round needs every device still training.
+     */
+    private long boundary(int k, int epoch) {
+        long per = scenario.synchronous() ? Arrays.stream(stepsPerEpoch).max().orElse(0) : stepsPerEpoch[k];
+        return Math.min(epoch * per, totalSteps[k]);
     }
 
     /**
@@ -252,7 +262,7 @@ public final class Simulation {
         }
         long expected = 0;
         for (int k : devices) {
-            long need = Math.min(epoch * stepsPerEpoch[k], totalSteps[k]);
+            long need = boundary(k, epoch);
             expected += batches.get(k).rowsBefore(last ? need : need / scenario.interval() * scenario.interval());
         }
         return ask(groupRef(), false).getSamples() >= expected;

@@ -55,7 +55,7 @@ public record SimulationSetup(Scenario scenario, Split data, int[][] users, Base
         JobSpec.Builder js = JobSpec.newBuilder().setJobId(jobId(k)).setDeviceId(deviceId(k)).setBaseModel(base.name())
                 .setInterval(scenario.interval()).setMerged(scenario.merge() || scenario.mode() == Mode.COL);
         if (scenario.mode() == Mode.COL) {
-            js.setGroupId(GROUP).setSynchronous(scenario.synchronous());
+            js.setGroupId(GROUP).setSynchronous(scenario.synchronous()).setDataSamples(users[k].length);
         }
         for (Adapter a : adapters(k).values()) {
             js.addAdapters(WireMapping.toProto(a.spec()));

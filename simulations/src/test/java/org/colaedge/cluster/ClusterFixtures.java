@@ -58,6 +58,9 @@ final class ClusterFixtures {
                 # a batching window (the default, 0, batches only what arrives during a pass), so
                 # concurrent jobs' requests meet in one pass in the batching test
                 colaedge.coordinator.batching.max-wait = 20 ms
+                # a loaded 2-core machine can take longer than the 10 s default to stop a cluster node
+                # whose shard region still waits for an entity's last message (seen once in CI-like runs)
+                pekko.actor.testkit.typed.system-shutdown-default = 30 s
                 %s
                 """.formatted(role, extra)));
     }

@@ -34,7 +34,7 @@ class SimulationTest {
     @TempDir
     Path dir;
 
-    private static SimulationSetup setup(Scenario s) {
+    static SimulationSetup setup(Scenario s) {
         ImageDataset all = Datasets.load(s.dataset());
         Split split = Split.stratified(all, s.testFraction(), s.seed());
         Split small = Split.stratified(split.train(), 1.0 - (double) s.limit() / split.train().size(), s.seed() + 1);
@@ -135,13 +135,13 @@ class SimulationTest {
         }
     }
 
-    private static Map<String, Adapter> withParameters(Map<String, Adapter> template, DeviceActor.State state) {
+    static Map<String, Adapter> withParameters(Map<String, Adapter> template, DeviceActor.State state) {
         state.parameters().forEach((layer, params) -> template.get(layer).setParams(params));
         return template;
     }
 
     /** Test accuracy of the MLP base with W + alpha dW, b + alpha db per layer: a plain ND4J forward pass. */
-    private static double accuracy(SimulationSetup setup, java.util.function.Function<String, INDArray[]> deltas) {
+    static double accuracy(SimulationSetup setup, java.util.function.Function<String, INDArray[]> deltas) {
         BaseModel base = setup.base();
         ImageDataset test = setup.data().test();
         int[] idx = java.util.stream.IntStream.range(0, test.size()).toArray();

@@ -79,6 +79,8 @@ public final class GroupEntity extends AbstractBehavior<Object> {
     /** Synchronous groups: each member's contributed versions, and the members that sent their final one. */
     private boolean synchronous;
     private final Map<String, Long> memberRounds = new HashMap<>();
+    /** Members that stated their training-set size: a fixed weight in the mean. */
+    private final Map<String, Long> fixedWeights = new HashMap<>();
     private final Set<String> finishedMembers = new HashSet<>();
     private JobSpec shape;
     private long version;
@@ -154,6 +156,10 @@ public final class GroupEntity extends AbstractBehavior<Object> {
             memberSamples.put(job, 0L);
             memberRounds.put(job, 0L);
         }
+        if (s.getDataSamples() > 0 && !Long.valueOf(s.getDataSamples()).equals(fixedWeights.get(job))) {
+            fixedWeights.put(job, s.getDataSamples());
+            sums.clear(); // the member's weight changed: recomputed when next needed
+        }
         members.put(job, ref);
         if (version > 0) {
             broadcastTo(List.of(ref)); // a late or re-joining member gets the current shared model
@@ -198,8 +204,9 @@ public final class GroupEntity extends AbstractBehavior<Object> {
         for (AdapterUpdate lu : p.values()) {
             samples = Math.max(samples, lu.getSamples());
         }
-        double before = memberSamples.get(job);
-        double after = before + samples;
+        double before = weight(job);
+        memberSamples.merge(job, samples, Long::sum);
+        double after = weight(job);
         for (Map.Entry<String, Map<String, INDArray>> e : pp.entrySet()) {
             Adapter target = adapters.get(e.getKey());
             INDArray[] sum = sums.get(e.getKey());
@@ -213,7 +220,6 @@ public final class GroupEntity extends AbstractBehavior<Object> {
         }
         p.clear();
         pp.clear();
-        memberSamples.put(job, (long) after);
         totalWeight += after - before;
         memberRounds.merge(job, 1L, Long::sum);
         if (u.getFinalVersion()) {
@@ -254,6 +260,16 @@ public final class GroupEntity extends AbstractBehavior<Object> {
         broadcastTo(new ArrayList<>(members.values()));
     }
 
+    /**
+     * A member's weight in the mean: its training-set size if its JobSpec stated one (so the shared
+     * model is sum_k n_k dW_k / N at every moment, however far each member has got), else the
+     * samples its contributions rest on so far.
+     */
+    private double weight(String job) {
+        Long fixed = fixedWeights.get(job);
+        return fixed != null ? fixed : memberSamples.get(job);
+    }
+
     /** sum += w * (dW, db) of {@code a}, in place. */
     private static void accumulate(INDArray[] sum, Adapter a, double w) {
         org.nd4j.linalg.factory.Nd4j.getBlasWrapper().level1().axpy(sum[0].length(), w, a.deltaWeight(), sum[0]);
@@ -268,7 +284,7 @@ public final class GroupEntity extends AbstractBehavior<Object> {
         sums.clear();
         totalWeight = 0;
         for (Map.Entry<String, Map<String, Adapter>> m : new java.util.TreeMap<>(memberAdapters).entrySet()) {
-            double w = memberSamples.get(m.getKey());
+            double w = weight(m.getKey());
             totalWeight += w;
             for (Map.Entry<String, Adapter> e : m.getValue().entrySet()) {
                 Adapter a = e.getValue();
