@@ -35,12 +35,16 @@ final class CompareCommand implements Callable<Integer> {
     @Option(names = {"-q", "--quiet"}, description = "No progress bar (for CI and logs).")
     boolean quiet;
 
+    @Option(names = {"-v", "--verbose"}, description = "Also show the nodes' INFO log lines (jobs started, devices resumed, ...).")
+    boolean verbose;
+
     @picocli.CommandLine.Spec
     picocli.CommandLine.Model.CommandSpec spec;
 
     @Override
     public Integer call() throws Exception {
         PrintWriter w = spec.commandLine().getOut();
+        ScenarioRunner.logLevel(verbose);
         List<Scenario> loaded = new ArrayList<>();
         for (String s : scenarios) {
             loaded.add(Scenario.load(s, overrides)); // all checked before anything runs

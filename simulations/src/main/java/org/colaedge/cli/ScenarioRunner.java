@@ -92,6 +92,9 @@ final class ScenarioRunner {
         facts.put("wall time s", String.format("%.1f", o.seconds()));
         facts.put("samples/s", String.format("%.0f", o.samples() / o.seconds()));
         facts.put("error replies", String.valueOf(o.errors()));
+        if (!s.crashes().isEmpty()) {
+            facts.put("device restarts after emulated crashes", String.valueOf(o.restarts()));
+        }
         return new Result(s, o.rows(), o.finalAccuracy(), o.samples() / o.seconds(), facts);
     }
 
@@ -139,7 +142,10 @@ final class ScenarioRunner {
                 .setConsumer(new ConsoleProgressBarConsumer(System.err)).setUpdateIntervalMillis(500).showSpeed().build();
     }
 
-    static void requireWritable(Path dir) throws IOException {
-        java.nio.file.Files.createDirectories(dir);
+    /** Without --verbose only warnings reach the terminal (jobs and devices log each start at INFO). */
+    static void logLevel(boolean verbose) {
+        if (!verbose && org.slf4j.LoggerFactory.getLogger(org.slf4j.Logger.ROOT_LOGGER_NAME) instanceof ch.qos.logback.classic.Logger root) {
+            root.setLevel(ch.qos.logback.classic.Level.WARN);
+        }
     }
 }

@@ -41,6 +41,9 @@ final class SimulateCommand implements Callable<Integer> {
     @Option(names = {"-q", "--quiet"}, description = "No progress bar (for CI and logs).")
     boolean quiet;
 
+    @Option(names = {"-v", "--verbose"}, description = "Also show the nodes' INFO log lines (jobs started, devices resumed, ...).")
+    boolean verbose;
+
     @Option(names = "--list", description = "List the built-in scenarios and exit.")
     boolean list;
 
@@ -50,6 +53,7 @@ final class SimulateCommand implements Callable<Integer> {
     @Override
     public Integer call() throws Exception {
         PrintWriter w = spec.commandLine().getOut();
+        ScenarioRunner.logLevel(verbose);
         if (list) {
             for (String name : Scenario.BUILT_IN) {
                 w.printf("%-20s %s%n", name, Scenario.load(name, List.of()).description());

@@ -95,6 +95,11 @@ public final class DeviceFleet {
         running.forEach((k, ref) -> ref.tell(new DeviceActor.Release(untilStep.applyAsLong(k))));
     }
 
+    /** Device restarts after emulated crashes so far. */
+    public int restarts() {
+        return restarts.values().stream().mapToInt(Integer::intValue).sum();
+    }
+
     /** Devices that have finished so far. */
     public int finishedCount() {
         return finished.size();

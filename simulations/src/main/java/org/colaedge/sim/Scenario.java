@@ -40,7 +40,7 @@ public record Scenario(Config config, String name, String description,
 
     /** The built-in scenarios, by name (files under {@code scenarios/} on the classpath). */
     public static final List<String> BUILT_IN = List.of("default", "quick", "ftaas-alone", "ftaas-col", "devices-1000", "heterogeneous",
-            "multi-jvm", "paper-fmnist-mlp", "paper-mnist-mlp");
+            "multi-jvm", "paper-fmnist-mlp", "paper-fmnist-mlp-i8", "paper-fmnist-linear", "paper-fmnist-cnn", "paper-mnist-mlp");
 
     /** A built-in scenario name or a path to a .conf file, with {@code overrides} (HOCON, e.g. "epochs = 2") on top. */
     public static Scenario load(String nameOrFile, List<String> overrides) {

@@ -59,10 +59,10 @@ public final class Simulation {
 
     /**
      * The run's figures; {@code devices}: the devices' final states when they ran in this JVM
-     * (empty for multi-JVM runs).
+     * (empty for multi-JVM runs); {@code restarts}: devices restarted after emulated crashes (in-JVM).
      */
     public record Outcome(List<MetricsRow> rows, double finalAccuracy, double[] finalUserAccuracy, double seconds, long samples, long errors,
-                          Map<Integer, org.colaedge.edge.DeviceActor.State> devices) { }
+                          Map<Integer, org.colaedge.edge.DeviceActor.State> devices, int restarts) { }
 
     private static final Duration ASK = Duration.ofSeconds(30);
     /** A run that computes no step for this long has stalled: it fails instead of hanging. */
@@ -205,7 +205,8 @@ public final class Simulation {
                     @SuppressWarnings("unchecked")
                     Map<Integer, org.colaedge.edge.DeviceActor.State> devices = states instanceof Map<?, ?> m
                             ? (Map<Integer, org.colaedge.edge.DeviceActor.State>) m : Map.of();
-                    return new Outcome(rows, lastAccuracy, lastUsers, (System.nanoTime() - start) / 1e9, totalSamples, errors, devices);
+                    return new Outcome(rows, lastAccuracy, lastUsers, (System.nanoTime() - start) / 1e9, totalSamples, errors, devices,
+                            fleet == null ? 0 : fleet.restarts());
                 }
                 epoch++;
                 if (scenario.synchronous()) {

@@ -10,10 +10,18 @@ import java.time.Duration;
  * @param snapshotDir null when snapshots are off ({@code snapshots.dir = ""})
  */
 public record CoordinatorSettings(int maxRows, Duration maxWait, int maxSegments, int maxPendingBatches, Duration jobIdleTimeout, Path snapshotDir,
-                                  int snapshotEvery, DeviceAwayPolicy deviceAwayPolicy, Duration deviceAwayTimeout) {
+                                  int snapshotEvery, DeviceAwayPolicy deviceAwayPolicy, Duration deviceAwayTimeout, int groupMaxStepsAhead) {
 
     /** What a job does when its device goes away. */
     public enum DeviceAwayPolicy { PAUSE, CONTINUE }
+
+    private static int positive(Config c, String key) {
+        int v = c.getInt(key);
+        if (v < 1) {
+            throw new IllegalArgumentException("colaedge.coordinator." + key + " must be at least 1, was " + v);
+        }
+        return v;
+    }
 
     public static CoordinatorSettings fromConfig(Config root) {
         Config c = root.getConfig("colaedge.coordinator");
@@ -31,6 +39,7 @@ public record CoordinatorSettings(int maxRows, Duration maxWait, int maxSegments
         }
         return new CoordinatorSettings(c.getInt("batching.max-rows"), c.getDuration("batching.max-wait"), c.getInt("batching.max-segments"),
                 c.getInt("max-pending-batches"),
-                c.getDuration("job-idle-timeout"), dir.isEmpty() ? null : Path.of(dir), every, p, c.getDuration("device-away.timeout"));
+                c.getDuration("job-idle-timeout"), dir.isEmpty() ? null : Path.of(dir), every, p, c.getDuration("device-away.timeout"),
+                positive(c, "group-max-steps-ahead"));
     }
 }

@@ -146,6 +146,8 @@ public final class JobEntity extends AbstractBehavior<Object> {
     private List<AdapterUpdate> groupApplied = List.of();
     private long groupVersion;
     private long samplesSinceUpdate;
+    /** Steps computed since the group version last changed (bounded by group-max-steps-ahead). */
+    private long stepsOnGroupVersion;
     /** Running totals for {@code JobStatus}. */
     private long stepsComputed;
     private double lossSum;
@@ -379,6 +381,9 @@ public final class JobEntity extends AbstractBehavior<Object> {
         if (group != null && spec.getSynchronous() && groupVersion < version) {
             return; // a synchronous group: wait until the group has published the round of this version
         }
+        if (group != null && stepsOnGroupVersion >= node.settings().groupMaxStepsAhead()) {
+            return; // the group withholds new versions (a member is away): wait with it
+        }
         Pending p = pending.poll();
         INDArray input;
         INDArray oneHot;
@@ -408,6 +413,7 @@ public final class JobEntity extends AbstractBehavior<Object> {
             return;
         }
         computing = true;
+        stepsOnGroupVersion++;
         if (viewStale) {
             try {
                 rebuildView();
@@ -563,6 +569,7 @@ public final class JobEntity extends AbstractBehavior<Object> {
         groupVersion = u.getVersion();
         groupApplied = List.copyOf(groupPartial.values());
         groupPartial.clear();
+        stepsOnGroupVersion = 0;
         viewStale = true;
         tryCompute(); // a synchronous group's new round may be what this job waits for
     }
