@@ -1,7 +1,6 @@
 package org.colaedge.cli;
 
 import java.io.PrintWriter;
-import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.Callable;
@@ -29,14 +28,8 @@ final class CompareCommand implements Callable<Integer> {
     @Option(names = "--name", defaultValue = "compare", description = "Name of the run folder (default: ${DEFAULT-VALUE}).")
     String name;
 
-    @Option(names = "--out", defaultValue = "runs", description = "Folder for run folders (default: ${DEFAULT-VALUE}).")
-    Path out;
-
-    @Option(names = {"-q", "--quiet"}, description = "No progress bar (for CI and logs).")
-    boolean quiet;
-
-    @Option(names = {"-v", "--verbose"}, description = "Also show the nodes' INFO log lines (jobs started, devices resumed, ...).")
-    boolean verbose;
+    @picocli.CommandLine.Mixin
+    RunOptions run;
 
     @picocli.CommandLine.Spec
     picocli.CommandLine.Model.CommandSpec spec;
@@ -44,7 +37,7 @@ final class CompareCommand implements Callable<Integer> {
     @Override
     public Integer call() throws Exception {
         PrintWriter w = spec.commandLine().getOut();
-        ScenarioRunner.logLevel(verbose);
+        ScenarioRunner.logLevel(run.verbose);
         List<Scenario> loaded = new ArrayList<>();
         for (String s : scenarios) {
             loaded.add(Scenario.load(s, overrides)); // all checked before anything runs
@@ -52,12 +45,12 @@ final class CompareCommand implements Callable<Integer> {
         if (loaded.stream().map(Scenario::name).distinct().count() < loaded.size()) {
             throw new IllegalArgumentException("compare needs scenarios with distinct names (set name in each file)");
         }
-        RunFolder folder = RunFolder.create(out, name);
+        RunFolder folder = RunFolder.create(run.out, name);
         List<ScenarioRunner.Result> results = new ArrayList<>();
         for (Scenario s : loaded) {
             RunFolder sub = RunFolder.create(folder.dir(), s.name());
             sub.writeResolvedConfig(s.config());
-            results.add(new ScenarioRunner(w, quiet).run(s, sub.dir()));
+            results.add(new ScenarioRunner(w, run.quiet).run(s, sub.dir()));
         }
         SimulateCommand.write(folder, name, results);
         for (ScenarioRunner.Result r : results) {

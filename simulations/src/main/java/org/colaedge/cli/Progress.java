@@ -1,6 +1,5 @@
 package org.colaedge.cli;
 
-import java.io.PrintStream;
 import me.tongfei.progressbar.ConsoleProgressBarConsumer;
 import me.tongfei.progressbar.ProgressBar;
 import me.tongfei.progressbar.ProgressBarBuilder;
@@ -11,12 +10,15 @@ import org.colaedge.coordinator.training.TrainingLoop;
 final class Progress implements TrainingLoop.Listener, AutoCloseable {
 
     private final ProgressBar bar;
-    private final PrintStream err;
 
     Progress(String task, long totalSteps, boolean quiet) {
-        this.err = System.err;
-        this.bar = quiet ? null : new ProgressBarBuilder().setTaskName(task).setInitialMax(totalSteps)
-                .setStyle(ProgressBarStyle.ASCII).setConsumer(new ConsoleProgressBarConsumer(err)).setUpdateIntervalMillis(500)
+        this.bar = bar(task, totalSteps, quiet);
+    }
+
+    /** A progress bar with ETA on stderr, or null in quiet mode. */
+    static ProgressBar bar(String task, long totalSteps, boolean quiet) {
+        return quiet ? null : new ProgressBarBuilder().setTaskName(task).setInitialMax(totalSteps)
+                .setStyle(ProgressBarStyle.ASCII).setConsumer(new ConsoleProgressBarConsumer(System.err)).setUpdateIntervalMillis(500)
                 .showSpeed().build();
     }
 

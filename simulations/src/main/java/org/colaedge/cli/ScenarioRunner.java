@@ -7,10 +7,7 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import me.tongfei.progressbar.ConsoleProgressBarConsumer;
 import me.tongfei.progressbar.ProgressBar;
-import me.tongfei.progressbar.ProgressBarBuilder;
-import me.tongfei.progressbar.ProgressBarStyle;
 import org.colaedge.coordinator.training.Mode;
 import org.colaedge.coordinator.training.Trainer;
 import org.colaedge.coordinator.training.TrainerKind;
@@ -69,7 +66,7 @@ final class ScenarioRunner {
         Scenario s = setup.scenario();
         Simulation sim = new Simulation(setup);
         Simulation.Outcome o;
-        try (ProgressBar bar = bar(s.name(), sim.totalSteps())) {
+        try (ProgressBar bar = Progress.bar(s.name(), sim.totalSteps(), quiet)) {
             o = sim.run(runDir, new Simulation.Listener() {
                 @Override
                 public void progress(long done, long total, double loss) {
@@ -107,7 +104,7 @@ final class ScenarioRunner {
         long start = System.nanoTime();
         long[] steps = {0};
         double[] seconds = {0};
-        try (ProgressBar bar = bar(series, loop.stepsPerEpoch() * s.epochs())) {
+        try (ProgressBar bar = Progress.bar(series, loop.stepsPerEpoch() * s.epochs(), quiet)) {
             loop.run(t, s.epochs(), new TrainingLoop.Listener() {
                 @Override
                 public void onStep(int epoch, long step, long perEpoch, double loss) {
@@ -137,10 +134,6 @@ final class ScenarioRunner {
         out.flush();
     }
 
-    private ProgressBar bar(String task, long total) {
-        return quiet ? null : new ProgressBarBuilder().setTaskName(task).setInitialMax(total).setStyle(ProgressBarStyle.ASCII)
-                .setConsumer(new ConsoleProgressBarConsumer(System.err)).setUpdateIntervalMillis(500).showSpeed().build();
-    }
 
     /** Without --verbose only warnings reach the terminal (jobs and devices log each start at INFO). */
     static void logLevel(boolean verbose) {

@@ -46,7 +46,7 @@ final class SimEdgeCommand implements Callable<Integer> {
             }
         }
         SimulationSetup setup = TrainOptions.setup(s);
-        ActorSystem<Void> system = ActorSystem.create(Behaviors.empty(), Nodes.SYSTEM, Simulation.nodeConfig("edge", seed));
+        ActorSystem<Void> system = ActorSystem.create(Behaviors.empty(), Nodes.SYSTEM, Simulation.nodeConfig(org.colaedge.common.cluster.ClusterSettings.EDGE_ROLE, seed, ""));
         try {
             Nodes.initJobs(system, Map.of());
             out.printf("sim-edge: devices %s of scenario %s, coordinator %s%n", devices, s.name(), seed);

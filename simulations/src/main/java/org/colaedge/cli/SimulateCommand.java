@@ -1,7 +1,6 @@
 package org.colaedge.cli;
 
 import java.io.PrintWriter;
-import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -35,14 +34,8 @@ final class SimulateCommand implements Callable<Integer> {
     @Option(names = "--set", paramLabel = "KEY=VALUE", description = "Override a scenario key (HOCON), e.g. --set epochs=2. Repeatable.")
     List<String> overrides = new ArrayList<>();
 
-    @Option(names = "--out", defaultValue = "runs", description = "Folder for run folders (default: ${DEFAULT-VALUE}).")
-    Path out;
-
-    @Option(names = {"-q", "--quiet"}, description = "No progress bar (for CI and logs).")
-    boolean quiet;
-
-    @Option(names = {"-v", "--verbose"}, description = "Also show the nodes' INFO log lines (jobs started, devices resumed, ...).")
-    boolean verbose;
+    @picocli.CommandLine.Mixin
+    RunOptions run;
 
     @Option(names = "--list", description = "List the built-in scenarios and exit.")
     boolean list;
@@ -53,7 +46,7 @@ final class SimulateCommand implements Callable<Integer> {
     @Override
     public Integer call() throws Exception {
         PrintWriter w = spec.commandLine().getOut();
-        ScenarioRunner.logLevel(verbose);
+        ScenarioRunner.logLevel(run.verbose);
         if (list) {
             for (String name : Scenario.BUILT_IN) {
                 w.printf("%-20s %s%n", name, Scenario.load(name, List.of()).description());
@@ -62,9 +55,9 @@ final class SimulateCommand implements Callable<Integer> {
             return ColaEdge.EXIT_OK;
         }
         Scenario s = Scenario.load(scenario, overrides);
-        RunFolder folder = RunFolder.create(out, s.name());
+        RunFolder folder = RunFolder.create(run.out, s.name());
         folder.writeResolvedConfig(s.config());
-        ScenarioRunner.Result r = new ScenarioRunner(w, quiet).run(s, folder.dir());
+        ScenarioRunner.Result r = new ScenarioRunner(w, run.quiet).run(s, folder.dir());
         write(folder, s.name(), List.of(r));
         w.printf("final test accuracy: %.4f%n", r.finalAccuracy());
         w.printf("plots: %s (metrics.csv, summary.md, config.conf beside them)%n", folder.dir().resolve("accuracy.png"));

@@ -2,9 +2,9 @@ package org.colaedge.sim;
 
 import java.util.SplittableRandom;
 import org.colaedge.common.data.ImageDataset;
+import org.colaedge.coordinator.training.TrainingLoop;
 import org.colaedge.edge.DeviceActor;
 import org.colaedge.edge.DeviceData;
-import org.nd4j.linalg.api.ndarray.INDArray;
 
 /**
  * One device's training batches over all epochs, built when asked: its own samples reshuffled each
@@ -83,13 +83,6 @@ public final class DeviceBatches implements DeviceData {
             throw new IllegalArgumentException("step " + step + " is not one of 0.." + (steps() - 1));
         }
         int[] rows = rows(step);
-        INDArray x = train.features(rows);
-        if (inputShape.length > 1) {
-            long[] s = new long[inputShape.length + 1];
-            s[0] = rows.length;
-            System.arraycopy(inputShape, 0, s, 1, inputShape.length);
-            x = x.reshape('c', s);
-        }
-        return new DeviceActor.LocalBatch(x, train.labelsOneHot(rows));
+        return new DeviceActor.LocalBatch(TrainingLoop.asInput(train.features(rows), inputShape), train.labelsOneHot(rows));
     }
 }

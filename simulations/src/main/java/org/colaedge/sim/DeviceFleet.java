@@ -1,7 +1,6 @@
 package org.colaedge.sim;
 
 import java.nio.file.Path;
-import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.List;
 import java.util.Map;
@@ -63,15 +62,15 @@ public final class DeviceFleet {
 
     private void spawn(int k) {
         int restart = restarts.getOrDefault(k, 0);
-        List<Scenario.Crash> crashes = new ArrayList<>(setup.scenario().crashes().stream().filter(c -> c.device() == k)
-                .sorted(Comparator.comparingLong(Scenario.Crash::atStep)).toList());
+        List<Scenario.Crash> crashes = crashesOf(k);
         DeviceProfile profile = setup.scenario().profile(k);
         if (restart < crashes.size()) {
             profile = profile.withCrashAtStep(crashes.get(restart).atStep());
         }
         Path checkpoint = crashes.isEmpty() ? null : checkpoints.resolve(setup.deviceId(k) + ".ceck");
         var job = ClusterSharding.get(system).entityRefFor(JobEntity.TYPE_KEY, setup.jobId(k));
-        running.put(k, system.systemActorOf(DeviceActor.create(setup.deviceId(k), job, setup.jobSpec(k), setup.batches(k), setup.deviceOptimizer(k), wire,
+        DeviceBatches batches = setup.batches(k);
+        running.put(k, system.systemActorOf(DeviceActor.create(setup.deviceId(k), job, setup.jobSpec(k), batches, setup.deviceOptimizer(batches), wire,
                 collector, checkpoint, profile), setup.deviceId(k) + "-" + restart, DeviceActor.DISPATCHER));
     }
 
@@ -79,8 +78,7 @@ public final class DeviceFleet {
         int k = Integer.parseInt(s.deviceId().substring(s.deviceId().lastIndexOf('-') + 1));
         if (!s.finished()) {
             int restart = restarts.merge(k, 1, Integer::sum) - 1;
-            var crash = setup.scenario().crashes().stream().filter(c -> c.device() == k)
-                    .sorted(Comparator.comparingLong(Scenario.Crash::atStep)).toList().get(restart);
+            Scenario.Crash crash = crashesOf(k).get(restart);
             system.scheduler().scheduleOnce(crash.offline(), () -> spawn(k), system.executionContext());
             return;
         }
@@ -88,6 +86,11 @@ public final class DeviceFleet {
         if (finished.size() == devices.size()) {
             done.complete(Map.copyOf(finished));
         }
+    }
+
+    /** Device k's emulated crashes, in the order they happen. */
+    private List<Scenario.Crash> crashesOf(int k) {
+        return setup.scenario().crashes().stream().filter(c -> c.device() == k).sorted(Comparator.comparingLong(Scenario.Crash::atStep)).toList();
     }
 
     /** Paced devices (synchronous runs): lets device k submit its steps below {@code untilStep.apply(k)}. */

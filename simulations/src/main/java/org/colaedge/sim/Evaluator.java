@@ -11,6 +11,7 @@ import org.colaedge.coordinator.model.BaseModel;
 import org.colaedge.coordinator.model.HiddenGradientEngine;
 import org.colaedge.coordinator.model.ModelView;
 import org.colaedge.coordinator.model.SlotView;
+import org.colaedge.coordinator.training.TrainingLoop;
 import org.colaedge.proto.v1.AdapterUpdate;
 import org.nd4j.linalg.api.ndarray.INDArray;
 
@@ -76,29 +77,6 @@ public final class Evaluator {
 
     /** Accuracy of {@code view} on the whole test split. */
     public double accuracy(ModelView view) {
-        long correct = 0;
-        int chunk = 1000;
-        long[] shape = base.inputShape();
-        for (int from = 0; from < test.size(); from += chunk) {
-            int n = Math.min(chunk, test.size() - from);
-            int[] idx = new int[n];
-            for (int i = 0; i < n; i++) {
-                idx[i] = from + i;
-            }
-            INDArray x = test.features(idx);
-            if (shape.length > 1) {
-                long[] s = new long[shape.length + 1];
-                s[0] = n;
-                System.arraycopy(shape, 0, s, 1, shape.length);
-                x = x.reshape('c', s);
-            }
-            INDArray predicted = engine.logits(x, view).argMax(1);
-            for (int i = 0; i < n; i++) {
-                if (predicted.getInt(i) == test.label(idx[i])) {
-                    correct++;
-                }
-            }
-        }
-        return (double) correct / test.size();
+        return TrainingLoop.accuracy(test, base.inputShape(), List.of(x -> engine.logits(x, view)))[0];
     }
 }

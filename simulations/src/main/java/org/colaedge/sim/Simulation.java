@@ -1,7 +1,6 @@
 package org.colaedge.sim;
 
 import com.typesafe.config.Config;
-import com.typesafe.config.ConfigFactory;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -19,6 +18,7 @@ import org.apache.pekko.cluster.sharding.typed.javadsl.ClusterSharding;
 import org.apache.pekko.cluster.typed.Cluster;
 import org.apache.pekko.cluster.typed.Join;
 import org.colaedge.common.adapter.Adapter;
+import org.colaedge.common.cluster.ClusterSettings;
 import org.colaedge.common.cluster.WireEnvelope;
 import org.colaedge.common.wire.TensorCodec;
 import org.colaedge.common.wire.WireMapping;
@@ -72,8 +72,6 @@ public final class Simulation {
     private final Scenario scenario;
     private final List<Integer> devices;
     private final List<Map<String, Adapter>> templates = new ArrayList<>();
-    private final long[] stepsPerEpoch;
-    private final long[] totalSteps;
     private final long totalSamples;
     private final List<DeviceBatches> batches = new ArrayList<>();
     private ActorSystem<Void> system;
@@ -84,14 +82,10 @@ public final class Simulation {
         this.setup = setup;
         this.scenario = setup.scenario();
         this.devices = setup.devices();
-        this.stepsPerEpoch = new long[devices.size()];
-        this.totalSteps = new long[devices.size()];
         long samples = 0;
         for (int k : devices) {
             DeviceBatches b = setup.batches(k);
             batches.add(b);
-            stepsPerEpoch[k] = b.stepsPerEpoch();
-            totalSteps[k] = b.steps();
             samples += (long) b.samples() * scenario.epochs();
             templates.add(setup.adapters(k));
         }
@@ -100,31 +94,24 @@ public final class Simulation {
 
     /** Total device steps of the run (progress bar size). */
     public long totalSteps() {
-        return Arrays.stream(totalSteps).sum();
+        return batches.stream().mapToLong(DeviceBatches::steps).sum();
     }
 
-    /** The coordinator node's configuration: loopback, any free port, quiet logs. */
-    public static Config nodeConfig(String role, String seedHostPort) {
-        StringBuilder s = new StringBuilder("pekko.cluster.roles = [\"" + role + "\"]\ncolaedge.cluster.port = 0\n"
-                + "colaedge.cluster.hostname = \"127.0.0.1\"\npekko.loglevel = \"WARNING\"\n"
+    /** A simulation node's configuration: loopback, any free port, quiet logs, {@code hocon} on top. */
+    public static Config nodeConfig(String role, String seedHostPort, String hocon) {
+        return ClusterSettings.nodeConfig(role, "127.0.0.1", 0, seedHostPort, "pekko.loglevel = \"WARNING\"\n"
                 // Coordinator snapshots guard against a coordinator node leaving, which a simulation
                 // does not do; written after every version they would cost gigabytes of writes per run.
-                + "colaedge.coordinator.snapshots.dir = \"\"\n");
-        if (seedHostPort != null) {
-            s.append("pekko.cluster.seed-nodes = [\"pekko://colaedge@").append(seedHostPort).append("\"]\n");
-        }
-        return ConfigFactory.load(ConfigFactory.parseString(s.toString()));
+                + "colaedge.coordinator.snapshots.dir = \"\"\n" + hocon);
     }
 
     public Outcome run(Path runDir, Listener listener, EdgeLauncher launcher) throws Exception {
         long start = System.nanoTime();
-        Config config = nodeConfig("coordinator", null);
-        if (scenario.synchronous()) {
-            // One job per pass: a pass over several jobs' rows can round a row's loss differently
-            // from a pass over its job alone (measured: the 8th digit), and the mix varies by timing.
-            config = ConfigFactory.parseString("colaedge.coordinator.batching.max-segments = 1").withFallback(config);
-        }
-        system = ActorSystem.create(Behaviors.empty(), "colaedge", config);
+        // Synchronous: one job per pass. A pass over several jobs' rows can round a row's loss
+        // differently from a pass over its job alone (measured: the 8th digit), and the mix varies by timing.
+        Config config = nodeConfig(ClusterSettings.COORDINATOR_ROLE, null,
+                scenario.synchronous() ? "colaedge.coordinator.batching.max-segments = 1" : "");
+        system = ActorSystem.create(Behaviors.empty(), ClusterSettings.SYSTEM_NAME, config);
         List<Process> edges = List.of();
         try {
             Cluster cluster = Cluster.get(system);
@@ -167,7 +154,7 @@ public final class Simulation {
         long prevStale = 0;
         long[] finalVersion = new long[devices.size()];
         for (int k : devices) {
-            finalVersion[k] = (totalSteps[k] + scenario.interval() - 1) / scenario.interval();
+            finalVersion[k] = (batches.get(k).steps() + scenario.interval() - 1) / scenario.interval();
         }
         double[] lastUsers = new double[0];
         long stalledSteps = -1;
@@ -249,8 +236,9 @@ public final class Simulation {
      * epoch run into their next one), since a synchronous round needs every device still training.
      */
     private long boundary(int k, int epoch) {
-        long per = scenario.synchronous() ? Arrays.stream(stepsPerEpoch).max().orElse(0) : stepsPerEpoch[k];
-        return Math.min(epoch * per, totalSteps[k]);
+        long per = scenario.synchronous() ? batches.stream().mapToLong(DeviceBatches::stepsPerEpoch).max().orElse(0)
+                : batches.get(k).stepsPerEpoch();
+        return Math.min(epoch * per, batches.get(k).steps());
     }
 
     /**

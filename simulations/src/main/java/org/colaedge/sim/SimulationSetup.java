@@ -63,10 +63,9 @@ public record SimulationSetup(Scenario scenario, Split data, int[][] users, Base
         return js.build();
     }
 
-    /** The optimizer of device {@code k}, its schedule as long as its optimizer steps. */
-    public OptimizerConfig deviceOptimizer(int k) {
-        long steps = batches(k).steps();
-        return optimizer.apply((steps + scenario.interval() - 1) / scenario.interval());
+    /** The optimizer of a device with these batches, its schedule as long as its optimizer steps. */
+    public OptimizerConfig deviceOptimizer(DeviceBatches batches) {
+        return optimizer.apply((batches.steps() + scenario.interval() - 1) / scenario.interval());
     }
 
     public List<Integer> devices() {

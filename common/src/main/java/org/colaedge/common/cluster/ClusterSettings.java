@@ -21,6 +21,9 @@ public record ClusterSettings(String hostname, int port, long maximumMessageSize
     /** Cluster role of the nodes that own data and train adapters. */
     public static final String EDGE_ROLE = "edge";
 
+    /** The ActorSystem name every node of a ColA Edge cluster shares (seed-node addresses contain it). */
+    public static final String SYSTEM_NAME = "colaedge";
+
     private static final String FRAME_SIZE = "pekko.remote.artery.advanced.maximum-frame-size";
     private static final String LARGE_FRAME_SIZE = "pekko.remote.artery.advanced.maximum-large-frame-size";
     private static final String LARGE_DESTINATIONS = "pekko.remote.artery.large-message-destinations";
@@ -32,6 +35,34 @@ public record ClusterSettings(String hostname, int port, long maximumMessageSize
         if (maximumMessageSize <= 0 || maximumMessageSize > Integer.MAX_VALUE) {
             throw new IllegalArgumentException("colaedge.cluster.maximum-message-size must be 1 B..2 GiB, was " + maximumMessageSize);
         }
+    }
+
+    /**
+     * A node's configuration: these values over application.conf / environment (COLAEDGE_HOSTNAME,
+     * COLAEDGE_PORT) over the modules' reference.conf.
+     *
+     * @param hostname null: from configuration
+     * @param port     null: from configuration; 0: any free port
+     * @param seed     HOST:PORT of a seed node (null: none)
+     * @param hocon    further settings, HOCON ("" for none)
+     */
+    public static Config nodeConfig(String role, String hostname, Integer port, String seed, String hocon) {
+        StringBuilder s = new StringBuilder("pekko.cluster.roles = [\"" + role + "\"]\n");
+        if (hostname != null) {
+            s.append("colaedge.cluster.hostname = \"").append(hostname).append("\"\n");
+        }
+        if (port != null) {
+            s.append("colaedge.cluster.port = ").append(port).append('\n');
+        }
+        if (seed != null) {
+            String[] hp = seed.split(":");
+            if (hp.length != 2) {
+                throw new IllegalArgumentException("--seed must be HOST:PORT, was '" + seed + "'");
+            }
+            s.append("pekko.cluster.seed-nodes = [\"pekko://" + SYSTEM_NAME + "@" + hp[0] + ":" + Integer.parseInt(hp[1]) + "\"]\n");
+        }
+        s.append(hocon).append('\n');
+        return com.typesafe.config.ConfigFactory.load(com.typesafe.config.ConfigFactory.parseString(s.toString()));
     }
 
     /**

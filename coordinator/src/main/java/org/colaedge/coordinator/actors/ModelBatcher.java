@@ -58,10 +58,6 @@ public final class ModelBatcher extends AbstractBehavior<ModelBatcher.Command> {
     private long requests;
     private int maxSegments;
 
-    public static Behavior<Command> create(String model, ComputePool pool, int maxRows, Duration maxWait) {
-        return create(model, pool, maxRows, Integer.MAX_VALUE, maxWait);
-    }
-
     /** @param maxSegments at most this many requests in one pass (each distinct count of segments is one compiled graph) */
     public static Behavior<Command> create(String model, ComputePool pool, int maxRows, int maxSegments, Duration maxWait) {
         if (maxRows < 1 || maxSegments < 1 || maxWait.isNegative()) {

@@ -84,7 +84,7 @@ public final class TrainingLoop {
                     }
                     groups.add(new UserRows(u, perUser[u]));
                 }
-                Batch b = new Batch(shape(train.features(rows)), train.labelsOneHot(rows), groups);
+                Batch b = new Batch(asInput(train.features(rows), inputShape), train.labelsOneHot(rows), groups);
                 double loss = trainer.step(b);
                 lossSum += loss;
                 listener.onStep(epoch, s + 1, steps, loss);
@@ -103,8 +103,20 @@ public final class TrainingLoop {
 
     /** Test accuracy of each served model on the whole test split. */
     public double[] evaluate(Trainer trainer) {
-        int models = trainer.evaluatedModels();
-        long[] correct = new long[models];
+        List<java.util.function.UnaryOperator<INDArray>> models = new ArrayList<>();
+        for (int m = 0; m < trainer.evaluatedModels(); m++) {
+            int model = m;
+            models.add(x -> trainer.logits(x, model));
+        }
+        return accuracy(test, inputShape, models);
+    }
+
+    /**
+     * Accuracy of each model (input rows to logits) on the whole of {@code test}, in chunks of
+     * 1,000 rows; every model sees the same chunks.
+     */
+    public static double[] accuracy(ImageDataset test, long[] inputShape, List<java.util.function.UnaryOperator<INDArray>> models) {
+        long[] correct = new long[models.size()];
         int chunk = 1000;
         for (int from = 0; from < test.size(); from += chunk) {
             int n = Math.min(chunk, test.size() - from);
@@ -112,9 +124,9 @@ public final class TrainingLoop {
             for (int i = 0; i < n; i++) {
                 idx[i] = from + i;
             }
-            INDArray x = shape(test.features(idx));
-            for (int m = 0; m < models; m++) {
-                INDArray predicted = trainer.logits(x, m).argMax(1);
+            INDArray x = asInput(test.features(idx), inputShape);
+            for (int m = 0; m < models.size(); m++) {
+                INDArray predicted = models.get(m).apply(x).argMax(1);
                 for (int i = 0; i < n; i++) {
                     if (predicted.getInt(i) == test.label(idx[i])) {
                         correct[m]++;
@@ -122,14 +134,15 @@ public final class TrainingLoop {
                 }
             }
         }
-        double[] acc = new double[models];
-        for (int m = 0; m < models; m++) {
+        double[] acc = new double[models.size()];
+        for (int m = 0; m < models.size(); m++) {
             acc[m] = (double) correct[m] / test.size();
         }
         return acc;
     }
 
-    private INDArray shape(INDArray flat) {
+    /** Rows of flat features [n, f] as the model's input [n, ...inputShape] ([784], or [1, 28, 28]). */
+    public static INDArray asInput(INDArray flat, long[] inputShape) {
         if (inputShape.length == 1) {
             return flat;
         }
